@@ -1,0 +1,128 @@
+"""Shared part of the training and test datasets: finding the sequences and reading frames.
+
+Layout (as the reference reads it): ``<dataroot>/<phase>_A/<seq>/*`` label maps or input images,
+``<phase>_B/<seq>/*`` real RGB frames, ``<phase>_inst/<seq>/*`` instance maps (with --use_instance).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from .image_folder import DataError, check_paired, make_grouped_dataset, require_folder
+from .transforms import ImageParams, get_img_params, to_index_tensor, to_normalized_tensor, transform_image
+
+SAMPLE_DATA_HINT = "For the embedded sample data run: python scripts/make_sample_dataset.py"
+LABEL_MODES = ("L", "P", "I", "I;16")
+
+
+class SequenceDataset(torch.utils.data.Dataset):
+    """Finds the sequences of one phase and reads frames; subclasses decide which frames form a sample."""
+
+    def __init__(self, opt: argparse.Namespace, need_real_frames: bool = True) -> None:
+        self.opt = opt
+        self.A_is_label = opt.label_nc != 0
+        root, phase = opt.dataroot, opt.phase
+        if not os.path.isdir(root):
+            raise DataError(f"--dataroot {root} does not exist. {SAMPLE_DATA_HINT}")
+        self.dir_A = os.path.join(root, f"{phase}_A")
+        require_folder(self.dir_A, "every run (--dataroot/--phase)", SAMPLE_DATA_HINT)
+        self.A_paths = make_grouped_dataset(self.dir_A)
+        if not self.A_paths:
+            raise DataError(f"no images found in {self.dir_A}; expected one sub-folder of frames per sequence")
+        limit = opt.max_dataset_size
+        self.A_paths = self.A_paths[: int(min(len(self.A_paths), limit))]
+
+        self.B_paths = None
+        if need_real_frames:
+            self.dir_B = os.path.join(root, f"{phase}_B")
+            needed_by = "training (real frames)" if opt.isTrain else "--use_real_img"
+            require_folder(self.dir_B, needed_by, "Provide the real frames or drop the flag.")
+            self.B_paths = make_grouped_dataset(self.dir_B)[: len(self.A_paths)]
+            check_paired(self.A_paths, self.B_paths, self.dir_A, self.dir_B)
+
+        self.I_paths = None
+        if opt.use_instance:
+            self.dir_inst = os.path.join(root, f"{phase}_inst")
+            require_folder(self.dir_inst, "--use_instance",
+                           "Provide instance maps or drop --use_instance.")
+            self.I_paths = make_grouped_dataset(self.dir_inst)[: len(self.A_paths)]
+            check_paired(self.A_paths, self.I_paths, self.dir_A, self.dir_inst)
+
+    # ------------------------------------------------------------------ reading
+    @staticmethod
+    def open_image(path: str) -> Image.Image:
+        try:
+            img = Image.open(path)
+            img.load()
+        except (UnidentifiedImageError, OSError) as error:
+            raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
+        return img
+
+    def sample_params(self, seq_index: int, frame_index: int) -> ImageParams:
+        """Draw one sample's transform parameters from the size of a real (or input) frame."""
+        paths = self.B_paths if self.B_paths is not None else self.A_paths
+        return get_img_params(self.opt, self.open_image(paths[seq_index][frame_index]).size)
+
+    def read_frame(self, seq_index: int, frame_index: int, params: ImageParams
+                   ) -> dict[str, torch.Tensor]:
+        """Read frame ``frame_index`` of sequence ``seq_index``.
+
+        Returns:
+            dict with ``A`` (1 or input_nc, H, W), and, when available, ``B`` (3, H, W) in [-1, 1] and
+            ``inst`` (1, H, W) instance ids as float.
+        """
+        opt = self.opt
+        A_path = self.A_paths[seq_index][frame_index]
+        A_img = self.open_image(A_path)
+        size = A_img.size
+        out = {}
+        if self.A_is_label:
+            if A_img.mode not in LABEL_MODES:
+                raise DataError(f"label map {A_path} has mode {A_img.mode}; --label_nc {opt.label_nc} "
+                                "needs single-channel label ids (8-bit PNG). Use --label_nc 0 for RGB input")
+            array = np.asarray(A_img)
+            top = int(array.max())
+            if top >= opt.label_nc:
+                raise DataError(f"label map {A_path} contains label {top} >= --label_nc {opt.label_nc}; "
+                                f"raise --label_nc to at least {top + 1} or fix the labels")
+            if A_img.mode == "I;16":
+                A_img = A_img.convert("I")
+            out["A"] = to_index_tensor(transform_image(A_img, opt, params, Image.NEAREST))
+        else:
+            mode = {1: "L", 3: "RGB"}.get(opt.input_nc)
+            if mode is None:
+                raise DataError(f"--input_nc {opt.input_nc} with --label_nc 0 needs 1- or 3-channel images "
+                                f"in {self.dir_A}; other channel counts need a dedicated --dataset_mode")
+            out["A"] = to_normalized_tensor(transform_image(A_img.convert(mode), opt, params, Image.BICUBIC))
+
+        if self.B_paths is not None:
+            B_path = self.B_paths[seq_index][frame_index]
+            B_img = self.open_image(B_path)
+            if B_img.size != size:
+                raise DataError(f"{B_path} is {B_img.size[0]}x{B_img.size[1]} but {A_path} is "
+                                f"{size[0]}x{size[1]}; input and real frames must have the same size")
+            out["B"] = to_normalized_tensor(transform_image(B_img.convert("RGB"), opt, params, Image.BICUBIC))
+
+        if self.I_paths is not None:
+            I_path = self.I_paths[seq_index][frame_index]
+            I_img = self.open_image(I_path)
+            if I_img.size != size:
+                raise DataError(f"{I_path} is {I_img.size[0]}x{I_img.size[1]} but {A_path} is "
+                                f"{size[0]}x{size[1]}; instance maps must have the size of the label maps")
+            if I_img.mode not in LABEL_MODES:
+                raise DataError(f"instance map {I_path} has mode {I_img.mode}; expected a single-channel "
+                                "8- or 16-bit PNG of instance ids")
+            out["inst"] = to_index_tensor(transform_image(I_img.convert("I"), opt, params, Image.NEAREST))
+        self.check_generator_size(out["A"], A_path)
+        return out
+
+    def check_generator_size(self, A: torch.Tensor, path: str) -> None:
+        factor = 2 ** (self.opt.n_downsample_G + self.opt.n_scales_spatial - 1)
+        height, width = A.shape[-2:]
+        if height % factor or width % factor:
+            raise DataError(f"{path} loads as {width}x{height}, not divisible by 2^(n_downsample_G + "
+                            f"n_scales_spatial - 1) = {factor}; change --loadSize/--fineSize/--resize_or_crop")

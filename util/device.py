@@ -1,0 +1,29 @@
+"""Choosing the one torch.device a process runs on."""
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+
+def select_device(opt: argparse.Namespace) -> torch.device:
+    """The device of this process.
+
+    ``--gpu_ids -1`` (empty list) means CPU. Under torchrun the process uses the GPU of its LOCAL_RANK
+    among --gpu_ids. Without CUDA, the default ``--gpu_ids 0`` falls back to the CPU with one notice line;
+    GPUs asked for explicitly on a machine without CUDA are an error.
+    """
+    if not opt.gpu_ids:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        if opt.gpu_ids == [0]:
+            print("notice: CUDA is not available; running on the CPU (pass --gpu_ids -1 to silence this)")
+            return torch.device("cpu")
+        raise RuntimeError(f"--gpu_ids {','.join(map(str, opt.gpu_ids))} asks for GPUs but CUDA is not available; "
+                           "pass --gpu_ids -1 to run on the CPU")
+    local_rank = int(os.environ.get("LOCAL_RANK", opt.local_rank))
+    gpu = opt.gpu_ids[local_rank % len(opt.gpu_ids)]
+    if gpu >= torch.cuda.device_count():
+        raise RuntimeError(f"--gpu_ids names GPU {gpu} but only {torch.cuda.device_count()} are visible")
+    return torch.device("cuda", gpu)
