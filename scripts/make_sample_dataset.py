@@ -1,0 +1,46 @@
+"""Write the embedded synthetic street-video dataset (Cityscapes layout, exact optical flow).
+
+    python scripts/make_sample_dataset.py [--dataroot datasets/Cityscapes/] [--seed 0] [--width 256]
+        [--height 128] [--n_train_seqs 3] [--n_test_seqs 2] [--n_frames 24] [--overwrite]
+
+Same seed and settings -> byte-identical files. See data/sample_video.py for the scene and conventions.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.sample_video import DEFAULTS, SampleDatasetError, make_sample_dataset, summary_line  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataroot", default="datasets/Cityscapes/", help="output folder (default %(default)s)")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (default %(default)s)")
+    p.add_argument("--width", type=int, default=DEFAULTS["width"], help="frame width, multiple of 4")
+    p.add_argument("--height", type=int, default=DEFAULTS["height"], help="frame height, multiple of 4")
+    p.add_argument("--n_train_seqs", type=int, default=DEFAULTS["n_train_seqs"], help="training sequences")
+    p.add_argument("--n_test_seqs", type=int, default=DEFAULTS["n_test_seqs"], help="test sequences")
+    p.add_argument("--n_frames", type=int, default=DEFAULTS["n_frames"], help="frames per sequence (>= 8)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --dataroot")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        summary = make_sample_dataset(args.dataroot, seed=args.seed, width=args.width, height=args.height,
+                                      n_train_seqs=args.n_train_seqs, n_test_seqs=args.n_test_seqs,
+                                      n_frames=args.n_frames, overwrite=args.overwrite)
+    except SampleDatasetError as e:
+        print(f"make_sample_dataset: error: {e}", file=sys.stderr)
+        return 2
+    print(summary_line(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
