@@ -94,7 +94,11 @@ def load_network(network: nn.Module, path: str) -> None:
     """Strictly load a reference-format checkpoint file into ``network`` (``weights_only=True``)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path} not found (check --checkpoints_dir, --name and --which_epoch)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated zip, pickle garbage, objects that weights_only refuses
+        raise CheckpointError(f"cannot read checkpoint {path} ({type(error).__name__}): the file is corrupt or not "
+                              "a weights-only PyTorch state_dict; re-download or re-save it") from error
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a state_dict")
     load_state_dict_strict(network, state, path)

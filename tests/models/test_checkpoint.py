@@ -87,3 +87,15 @@ def test_file_names() -> None:
     assert network_checkpoint_path(opt, "G0") == "checkpoints/run/latest_net_G0.pth"
     assert network_checkpoint_path(opt, "D_T1", 7) == "checkpoints/run/7_net_D_T1.pth"
     assert network_checkpoint_path(opt, "G_single") == "checkpoints/label2city_single/latest_net_G_1024.pth"
+
+
+@pytest.mark.parametrize("content", [b"garbage, not a checkpoint", "truncated"])
+def test_corrupt_file_is_one_clear_error(tmp_path, content) -> None:
+    path = tmp_path / "latest_net_D.pth"
+    if content == "truncated":
+        save_network(tiny_discriminator(), str(path))
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*latest_net_D\.pth .*corrupt"):
+        load_network(tiny_discriminator(), str(path))
