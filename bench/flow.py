@@ -1,0 +1,156 @@
+"""Benchmarks of the flow code: correlation variants and FlowNet2 per image pair.
+
+Usage:
+    python bench/flow.py correlation [--device cpu|cuda] [--threads 2]
+    python bench/flow.py flownet2 [--device cpu|cuda] [--threads 2] [--height 128 --width 256 --pairs 6]
+
+``correlation`` compares the implementations of ``models.flownet2.ops.correlation`` on FlowNetC's conv3
+features (256 channels at 1/8 of the frame size): ``banded`` (default: tiled matrix products, one step per dy),
+``shifts`` with 1 displacement per step (elementwise, lean) and ``shifts`` with all 441 at once (the "full
+unfold"). Each variant runs in a fresh subprocess;
+peak memory is the growth of the process's peak RSS during the first call (CPU) or
+``torch.cuda.max_memory_allocated`` above the inputs (CUDA). ``flownet2`` times the full network (random
+weights: the cost does not depend on their values) through the vid2vid wrapper: by default all pairs in one
+(1, N, 3, H, W) call, as vid2vid's training step calls it (reference: 1.30 s for 6 pairs at 256x128 on the
+2-thread CPU of tests/data/reference/timing.txt); ``--one_pair_per_call`` times N separate calls.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+VARIANTS = (("banded", 1), ("shifts", 1), ("shifts", 441))  # (method, chunk_size)
+# Frame sizes (H, W); the correlation runs on (H/8, W/8) features with 256 channels.
+FRAME_SIZES = ((128, 256), (512, 1024), (1024, 2048))
+MAX_ESTIMATED_BYTES = 8 * 2**30  # do not push a shared machine into swap / the OOM killer
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_correlation_variant(method: str, chunk_size: int, height: int, width: int, device: torch.device,
+                            repeats: int) -> dict:
+    """Time and peak memory of one correlation variant; runs in its own process (see ``main``)."""
+    from models.flownet2.ops import correlation
+
+    generator = torch.Generator().manual_seed(0)
+    features_1 = torch.randn(1, 256, height // 8, width // 8, generator=generator).to(device)
+    features_2 = torch.randn(1, 256, height // 8, width // 8, generator=generator).to(device)
+    _synchronize(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    else:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with torch.no_grad():
+        correlation(features_1, features_2, method=method, chunk_size=chunk_size)
+        _synchronize(device)
+        if device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(device) - base
+        else:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            correlation(features_1, features_2, method=method, chunk_size=chunk_size)
+            _synchronize(device)
+            times.append(time.perf_counter() - start)
+    output_bytes = 441 * (height // 8) * (width // 8) * 4
+    return {"method": method, "chunk_size": chunk_size, "frame": f"{height}x{width}",
+            "seconds": statistics.median(times), "peak_extra_MiB": peak / 2**20, "output_MiB": output_bytes / 2**20}
+
+
+def bench_correlation(args: argparse.Namespace) -> None:
+    print(f"correlation, 256-channel features at 1/8 of the frame, device {args.device}, threads {args.threads}")
+    print(f"{'frame':>10} {'variant':>12} {'time (s)':>10} {'peak extra (MiB)':>17} {'output (MiB)':>13}")
+    for height, width in FRAME_SIZES:
+        for method, chunk_size in VARIANTS:
+            variant = method if method == "banded" else f"{method}/{chunk_size}"
+            # The shifted copies plus their products, for the "shifts" method.
+            estimate = 2 * chunk_size * 256 * (height // 8) * (width // 8) * 4
+            if method == "shifts" and estimate > MAX_ESTIMATED_BYTES:
+                print(f"{height}x{width:<5} {variant:>12} skipped: would need ~{estimate / 2**30:.0f} GiB")
+                continue
+            command = [sys.executable, __file__, "_correlation_worker", "--device", args.device,
+                       "--threads", str(args.threads), "--method", method, "--chunk", str(chunk_size),
+                       "--height", str(height), "--width", str(width)]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"{height}x{width} {variant}: failed (rc {result.returncode}, likely out of memory): "
+                      f"{result.stderr.strip().splitlines()[-1:]}")
+                continue
+            row = json.loads(result.stdout.strip().splitlines()[-1])
+            print(f"{row['frame']:>10} {variant:>12} {row['seconds']:>10.4f} {row['peak_extra_MiB']:>17.1f} "
+                  f"{row['output_MiB']:>13.1f}")
+
+
+def bench_flownet2(args: argparse.Namespace) -> None:
+    from models.flow import FlowNet2Estimator
+    from models.flownet2 import FlowNet2
+
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    estimator = FlowNet2Estimator(FlowNet2(correlation_method=args.method).to(device))
+    frames = torch.rand(args.pairs + 1, 1, 3, args.height, args.width).to(device) * 2 - 1
+
+    def one_step() -> None:
+        if args.one_pair_per_call:
+            for index in range(1, args.pairs + 1):
+                estimator(frames[index], frames[index - 1])
+        else:
+            sequence = frames.transpose(0, 1)  # (1, N + 1, 3, H, W)
+            estimator(sequence[:, 1:], sequence[:, :-1])  # flow of every frame to its predecessor
+        _synchronize(device)
+
+    one_step()  # warm-up
+    runs = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        one_step()
+        runs.append(time.perf_counter() - start)
+    median = statistics.median(runs)
+    calls = f"{args.pairs} calls of 1 pair" if args.one_pair_per_call else f"1 call of {args.pairs} pairs"
+    print(f"FlowNet2 via vid2vid wrapper, {args.width}x{args.height}, device {args.device}, threads {args.threads}, "
+          f"correlation {args.method}, {calls}: median {median:.3f} s ({median / args.pairs:.3f} s/pair), "
+          f"min {min(runs):.3f} s; runs {[round(r, 3) for r in runs]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("correlation", "flownet2", "_correlation_worker"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--method", default="banded", help="correlation method: banded or shifts")
+    parser.add_argument("--chunk", type=int, default=1, help="correlation displacements per step (shifts)")
+    parser.add_argument("--height", type=int, default=128)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--pairs", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--one_pair_per_call", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.what == "correlation":
+        bench_correlation(args)
+    elif args.what == "flownet2":
+        bench_flownet2(args)
+    else:
+        row = run_correlation_variant(args.method, args.chunk, args.height, args.width, torch.device(args.device),
+                                      args.repeats)
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
