@@ -1,8 +1,10 @@
-"""Benchmarks of the flow code: correlation variants and FlowNet2 per image pair.
+"""Benchmarks of the flow code: correlation variants, FlowNet2 per image pair, every backend, and EPE.
 
 Usage:
     python bench/flow.py correlation [--device cpu|cuda] [--threads 2]
     python bench/flow.py flownet2 [--device cpu|cuda] [--threads 2] [--height 128 --width 256 --pairs 6]
+    python bench/flow.py backends [--device cpu|cuda] [--threads 2] [--repeats 3]
+    python bench/flow.py epe [--threads 2]
 
 ``correlation`` compares the implementations of ``models.flownet2.ops.correlation`` on FlowNetC's conv3
 features (256 channels at 1/8 of the frame size): ``banded`` (default: tiled matrix products, one step per dy),
@@ -13,6 +15,14 @@ peak memory is the growth of the process's peak RSS during the first call (CPU) 
 weights: the cost does not depend on their values) through the vid2vid wrapper: by default all pairs in one
 (1, N, 3, H, W) call, as vid2vid's training step calls it (reference: 1.30 s for 6 pairs at 256x128 on the
 2-thread CPU of tests/data/reference/timing.txt); ``--one_pair_per_call`` times N separate calls.
+
+``backends`` times one frame pair per call through ``models.flow`` for flownet2 (random weights), raft
+(random weights, 12 flow updates as in the default) and dis at 256x128 and 1024x512, each size and backend in a
+fresh subprocess: median of ``--repeats`` calls after one warm-up, and the process's peak RSS (whole process:
+interpreter, torch and weights included) plus its growth during the calls. ``epe`` writes the default sample
+dataset (256x128, 3 + 2 sequences of 24 frames) to a temporary folder and reports the mean end-point error of
+dis on every pair and of the zero flow; flownet2 and raft with random weights on a few pairs only to exercise the
+path (their figures say nothing about the real weights); ``--real_weights`` loads the real ones instead.
 """
 from __future__ import annotations
 
@@ -128,9 +138,104 @@ def bench_flownet2(args: argparse.Namespace) -> None:
           f"min {min(runs):.3f} s; runs {[round(r, 3) for r in runs]}")
 
 
+BACKEND_SIZES = ((128, 256), (512, 1024))  # (H, W)
+
+
+def make_backend(name: str, device: torch.device) -> torch.nn.Module:
+    """The backend ``name`` with random weights (flownet2, raft; the cost does not depend on their values)."""
+    from models.flow import DisEstimator, FlowNet2Estimator, RaftEstimator
+
+    torch.manual_seed(0)
+    if name == "flownet2":
+        from models.flownet2 import FlowNet2
+
+        return FlowNet2Estimator(FlowNet2().to(device))
+    if name == "raft":
+        from torchvision.models.optical_flow import raft_large
+
+        return RaftEstimator(raft_large(weights=None).to(device))
+    return DisEstimator()
+
+
+def run_backend(name: str, height: int, width: int, device: torch.device, repeats: int) -> dict:
+    """Seconds per pair and peak memory of one backend at one size; runs in its own process."""
+    estimator = make_backend(name, device)
+    generator = torch.Generator().manual_seed(0)
+    # Smooth random frames: DIS's cost depends a little on content, the networks' not at all.
+    coarse = torch.rand(2, 3, height // 16, width // 16, generator=generator) * 2 - 1
+    frames = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic").clamp(-1, 1).to(device)
+    current, previous = frames[:1], frames[1:]
+    _synchronize(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    times = []
+    for _ in range(repeats + 1):  # the first call is the warm-up
+        start = time.perf_counter()
+        estimator(current, previous)
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    row = {"backend": name, "frame": f"{width}x{height}", "seconds": statistics.median(times[1:]),
+           "warmup_seconds": times[0], "peak_rss_MiB": peak / 2**20, "rss_growth_MiB": (peak - before) / 2**20}
+    if device.type == "cuda":
+        row["cuda_peak_MiB"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return row
+
+
+def bench_backends(args: argparse.Namespace) -> None:
+    print(f"one frame pair per call via models.flow, device {args.device}, threads {args.threads}, "
+          f"median of {args.repeats} after 1 warm-up, fresh process each")
+    print(f"{'backend':>9} {'frame':>9} {'s/pair':>8} {'warm-up s':>10} {'peak RSS MiB':>13} {'RSS growth MiB':>15}")
+    for height, width in BACKEND_SIZES:
+        for name in ("flownet2", "raft", "dis"):
+            command = [sys.executable, __file__, "_backend_worker", "--backend", name, "--device", args.device,
+                       "--threads", str(args.threads), "--height", str(height), "--width", str(width),
+                       "--repeats", str(args.repeats)]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"{name} {width}x{height}: failed (rc {result.returncode}): "
+                      f"{result.stderr.strip().splitlines()[-1:]}")
+                continue
+            row = json.loads(result.stdout.strip().splitlines()[-1])
+            print(f"{row['backend']:>9} {row['frame']:>9} {row['seconds']:>8.3f} {row['warmup_seconds']:>10.3f} "
+                  f"{row['peak_rss_MiB']:>13.0f} {row['rss_growth_MiB']:>15.0f}")
+
+
+def bench_epe(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from data.sample_video import make_sample_dataset
+    from util.flow_eval import evaluate_sample_dataset
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "sample"
+        make_sample_dataset(root)  # the defaults: 256x128, 3 train + 2 test sequences of 24 frames, seed 0
+        print("mean end-point error (px) on the default sample dataset (256x128, seed 0), current = frame t, "
+              "previous = frame t + 1 vs the stored .flo")
+        for split in ("train", "test"):
+            dis = evaluate_sample_dataset(make_backend("dis", torch.device("cpu")), root, split)
+            print(f"{split:>5}: {dis['pairs']} pairs, zero flow {dis['zero_epe']:.3f}, dis {dis['epe']:.3f} "
+                  f"(ratio {dis['epe'] / dis['zero_epe']:.2f}, {dis['seconds_per_pair'] * 1000:.1f} ms/pair)")
+        for name in ("flownet2", "raft"):
+            if args.real_weights:
+                from models.flow import build_flow_estimator
+
+                estimator = build_flow_estimator(name, args.device, args.flownet_checkpoint or None)
+                row = evaluate_sample_dataset(estimator, root, "test", device=args.device)
+                print(f" test: {name}: {row['pairs']} pairs, EPE {row['epe']:.3f} vs zero flow {row['zero_epe']:.3f}")
+                continue
+            row = evaluate_sample_dataset(make_backend(name, torch.device(args.device)), root, "test",
+                                          max_pairs=args.pairs, device=args.device)
+            print(f" test: {name} with RANDOM weights on {row['pairs']} pairs: EPE {row['epe']:.3f} vs zero flow "
+                  f"{row['zero_epe']:.3f} (path check only; meaningless without the real weights)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("correlation", "flownet2", "_correlation_worker"))
+    parser.add_argument("what", choices=("correlation", "flownet2", "backends", "epe", "_correlation_worker",
+                                         "_backend_worker"))
+    parser.add_argument("--backend", default="dis", help="flow backend (_backend_worker)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--method", default="banded", help="correlation method: banded or shifts")
@@ -140,12 +245,21 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--one_pair_per_call", action="store_true")
+    parser.add_argument("--real_weights", action="store_true",
+                        help="epe: evaluate flownet2 and raft with their real weights (all test pairs)")
+    parser.add_argument("--flownet_checkpoint", default="", help="epe --real_weights: FlowNet2 checkpoint")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.what == "correlation":
         bench_correlation(args)
     elif args.what == "flownet2":
         bench_flownet2(args)
+    elif args.what == "backends":
+        bench_backends(args)
+    elif args.what == "epe":
+        bench_epe(args)
+    elif args.what == "_backend_worker":
+        print(json.dumps(run_backend(args.backend, args.height, args.width, torch.device(args.device), args.repeats)))
     else:
         row = run_correlation_variant(args.method, args.chunk, args.height, args.width, torch.device(args.device),
                                       args.repeats)

@@ -26,7 +26,6 @@ from models.flownet2 import FlowNet2, resample2d
 FLOW_BACKENDS = ("flownet2", "raft", "dis")
 # The reference's location (relative to the repository root there and here).
 DEFAULT_FLOWNET2_CHECKPOINT = Path(__file__).resolve().parent / "flownet2_pytorch" / "FlowNet2_checkpoint.pth.tar"
-FLOWNET2_DOWNLOAD_HINT = "python scripts/download_flownet2.py"
 CONFIDENCE_THRESHOLD = 0.02  # on the per-pixel sum over RGB of the squared warp error, frames in [-1, 1]
 
 
@@ -160,14 +159,15 @@ def load_flownet2(checkpoint: str | Path | None = None, device: torch.device | s
         correlation_method: see ``models.flownet2.ops.correlation``.
 
     Raises:
-        FileNotFoundError: the checkpoint does not exist (one line naming the download script and alternatives).
+        FileNotFoundError: the checkpoint does not exist (one line: where it is expected, what it is, the fixes).
         ValueError: the file is not a FlowNet2 checkpoint (names the file and the missing/unexpected keys).
     """
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_FLOWNET2_CHECKPOINT
     if not path.is_file():
         raise FileNotFoundError(
-            f"FlowNet2 checkpoint not found at '{path}': get it with `{FLOWNET2_DOWNLOAD_HINT}`, point "
-            f"--flownet_checkpoint PATH at it, or use --flow_net dis|raft instead"
+            f"FlowNet2 checkpoint not found at '{path}': this is NVIDIA's FlowNet2_checkpoint.pth.tar from the "
+            f"flownet2-pytorch project; put it there, pass --flownet_checkpoint PATH, or use --flow_net dis|raft "
+            f"(no download script yet)"
         )
     try:
         container = torch.load(path, map_location="cpu", weights_only=True)
