@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.checkpoint import check_state_dict
 from models.flownet2 import FlowNet2, resample2d
 
 FLOW_BACKENDS = ("flownet2", "raft", "dis")
@@ -160,7 +161,8 @@ def load_flownet2(checkpoint: str | Path | None = None, device: torch.device | s
 
     Raises:
         FileNotFoundError: the checkpoint does not exist (one line: where it is expected, what it is, the fixes).
-        ValueError: the file is not a FlowNet2 checkpoint (names the file and the missing/unexpected keys).
+        ValueError: the file cannot be read or holds no ``state_dict``.
+        CheckpointError: the state_dict does not match FlowNet2 (names the file and the missing/unexpected keys).
     """
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_FLOWNET2_CHECKPOINT
     if not path.is_file():
@@ -184,27 +186,6 @@ def load_flownet2(checkpoint: str | Path | None = None, device: torch.device | s
     state_dict = {key: value.float().contiguous() for key, value in state_dict.items()}
     network.load_state_dict(state_dict, strict=True, assign=True)
     return network.to(device).eval().requires_grad_(False)
-
-
-def check_state_dict(network: nn.Module, state_dict: dict, source: str) -> None:
-    """Raise ValueError naming ``source`` and every missing, unexpected or wrongly shaped key."""
-    expected = network.state_dict()
-    missing = [key for key in expected if key not in state_dict]
-    unexpected = [key for key in state_dict if key not in expected]
-    wrong_shape = [
-        f"{key} {tuple(state_dict[key].shape)} != {tuple(value.shape)}"
-        for key, value in expected.items()
-        if key in state_dict and tuple(state_dict[key].shape) != tuple(value.shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {missing}")
-    if unexpected:
-        problems.append(f"unexpected keys {unexpected}")
-    if wrong_shape:
-        problems.append(f"wrong shapes {wrong_shape}")
-    if problems:
-        raise ValueError(f"'{source}' does not match FlowNet2: " + "; ".join(problems))
 
 
 class RaftEstimator(FlowEstimator):
@@ -258,8 +239,7 @@ def load_raft(weights: str | Path | None = None, device: torch.device | str = "c
         )
     network = raft_large(weights=None)
     state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    check_state_dict(network, state_dict, str(path))
-    network.load_state_dict(state_dict, strict=True)
+    network.load_state_dict(check_state_dict(network, state_dict, str(path)), strict=True)
     return network.to(device)
 
 
