@@ -1,0 +1,279 @@
+"""Seconds per generated frame of test.py's sequential generator on this CPU, fp32 and bf16, plus FLOPs per frame.
+
+    nice python bench/infer.py [--sizes 1024,2048] [--dtypes fp32,bf16] [--repeats 3] [--threads 2]
+                               [--no_write]
+
+Configurations (the published test scripts' flags, random weights: the cost does not depend on them):
+  1024: label2city_1024_g1 (scripts/street/test_g1_1024.sh): --label_nc 35 --loadSize 1024 --n_scales_spatial 3
+        --use_instance --fg --n_downsample_G 2, frames 1024x512
+  2048: label2city_2048 (scripts/street/test_2048.sh): --label_nc 35 --loadSize 2048 --n_scales_spatial 3
+        --use_instance --fg, frames 2048x1024
+What one timed frame is, as in the reference measurement (tests/data/reference/infer_timing.txt: 12.56 s at
+1024x512, 48.22 s at 2048x1024, 2 threads): one ``GeneratorModel.inference`` call for a steady-state frame
+(one-hot encoding of the 3-frame window + instance edges, pyramids, fg mask, G0..G2 with flow warp and fg
+compositing, history update) under no_grad with BatchNorm in train mode; the history is preset to random images,
+so the single-frame G is not included; no data loading or image writing. Protocol: each (size, dtype) in a fresh
+subprocess, 1 warm-up call then --repeats timed calls, median reported; peak RSS of that subprocess.
+bf16 = ``torch.autocast('cpu', dtype=torch.bfloat16)`` around the call; its output is compared with fp32's.
+FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over one call on the meta device (convolutions and matmuls,
+2 FLOPs per multiply-add; elementwise ops, norms, pooling and grid_sample are not counted).
+Results are written to docs/BENCHMARKS.md, section "Inference" (other sections are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+CONFIGS = {
+    "1024": {"name": "label2city_1024_g1", "size": (1024, 512), "reference_s": 12.56,
+             "flags": ["--label_nc", "35", "--loadSize", "1024", "--n_scales_spatial", "3", "--use_instance", "--fg",
+                       "--n_downsample_G", "2"]},
+    "2048": {"name": "label2city_2048", "size": (2048, 1024), "reference_s": 48.22,
+             "flags": ["--label_nc", "35", "--loadSize", "2048", "--n_scales_spatial", "3", "--use_instance",
+                       "--fg"]},
+}
+BENCH_MD = REPO_ROOT / "docs" / "BENCHMARKS.md"
+SECTION = "## Inference"
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+
+
+def options(size: str):
+    from options import TestOptions
+
+    return TestOptions().parse(["--name", CONFIGS[size]["name"], "--gpu_ids", "-1", "--no_first_img",
+                                *CONFIGS[size]["flags"]], save=False, verbose=False)
+
+
+def synthetic_inputs(size: str, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Cityscapes-like label ids (road, sky, buildings, vegetation, cars = fg label 26, a person) and instance
+    ids for a 3-frame window: label (1, 3, 1, H, W), instances (1, 3, 1, H, W)."""
+    w, h = CONFIGS[size]["size"]
+    label = torch.full((3, h, w), 11.0)  # building
+    label[:, : h // 4] = 23  # sky
+    label[:, h // 2 :] = 7  # road
+    label[:, h // 3 : h // 2, : w // 6] = 21  # vegetation
+    instances = label.clone()
+    for t in range(3):
+        for k in range(6):  # cars moving right
+            x0, y0 = (k * w // 7 + 8 * t) % (w - w // 10), h // 2 + (k % 2) * h // 10
+            label[t, y0 : y0 + h // 12, x0 : x0 + w // 10] = 26
+            instances[t, y0 : y0 + h // 12, x0 : x0 + w // 10] = 26000 + k
+        label[t, h // 3 : h // 3 + h // 8, w // 2 + 4 * t : w // 2 + 4 * t + w // 60] = 24  # person
+        instances[t, h // 3 : h // 3 + h // 8, w // 2 + 4 * t : w // 2 + 4 * t + w // 60] = 24000
+    return label[None, :, None].to(device), instances[None, :, None].to(device)
+
+
+def preset_history(model, h: int, w: int, device: str = "cpu") -> list[torch.Tensor]:
+    """Per-scale previous outputs, finest first: (1, tG-1, 3, h/2^s, w/2^s) random images in [-1, 1]."""
+    generator = torch.Generator().manual_seed(1)
+    return [(torch.rand(1, model.n_frames_G - 1, 3, h >> s, w >> s, generator=generator) * 2 - 1).to(device)
+            for s in range(model.n_scales)]
+
+
+def count_flops(size: str) -> dict:
+    """FLOPs of one steady-state inference call, counted on the meta device (no compute)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from models.generator_model import GeneratorModel
+    from models.input_encoding import build_pyramid
+
+    opt = options(size)
+    with torch.device("meta"):
+        model = GeneratorModel(opt).train()
+    w, h = CONFIGS[size]["size"]
+    label, instances = synthetic_inputs(size)
+    history = preset_history(model, h, w)
+    # label encoding checks values (.item()), so it runs on real tensors; the generators run on meta
+    labels_pyr = [x.to("meta") for x in build_pyramid(model.encode(label, instances), model.n_scales)]
+    counter = FlopCounterMode(display=False)
+    per_scale: dict[str, int] = {}
+    for s, generator in enumerate(model.generators):  # running totals around each scale's call
+        generator.register_forward_pre_hook(
+            lambda m, a, s=s: per_scale.__setitem__(f"G{s}", -counter.get_total_flops()))
+        generator.register_forward_hook(lambda m, a, o, s=s: per_scale.__setitem__(
+            f"G{s}", per_scale[f"G{s}"] + counter.get_total_flops()))
+    with counter, torch.no_grad():
+        model.run_scales(labels_pyr, [x.to("meta") for x in history], 0, use_raw_only=False)
+    return {"total": counter.get_total_flops(), "per_scale": per_scale}
+
+
+def child(size: str, dtype: str, repeats: int, threads: int, out_path: str) -> dict:
+    torch.set_num_threads(threads)
+    from models.generator_model import GeneratorModel
+
+    torch.manual_seed(1234)
+    opt = options(size)
+    model = GeneratorModel(opt).train()  # BatchNorm in train mode, as the reference's test.py
+    w, h = CONFIGS[size]["size"]
+    label, instances = synthetic_inputs(size)
+    history = preset_history(model, h, w)
+    scale_times: dict[int, list[float]] = {s: [] for s in range(model.n_scales)}
+    starts: dict[int, float] = {}
+
+    def pre_hook(s):
+        return lambda module, args: starts.__setitem__(s, time.perf_counter())
+
+    def post_hook(s):
+        return lambda module, args, output: scale_times[s].append(time.perf_counter() - starts[s])
+
+    for s, generator in enumerate(model.generators):
+        generator.register_forward_pre_hook(pre_hook(s))
+        generator.register_forward_hook(post_hook(s))
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")
+    rss_before = peak_rss_gib()
+    times, cpu_times = [], []
+    output = None
+    for _ in range(1 + repeats):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        with autocast:
+            out = model.inference(label, None, instances, history)
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+        output = out["fake_image"].float()
+    torch.save(output, out_path)
+    timed = times[1:]
+    return {
+        "size": size, "dtype": dtype, "threads": threads, "median_s": statistics.median(timed),
+        "timed_s": timed, "warmup_s": times[0], "cpu_median_s": statistics.median(cpu_times[1:]),
+        "load_average": os.getloadavg()[0],
+        "per_scale_median_s": {f"G{s}": statistics.median(v[1:]) for s, v in scale_times.items()},
+        "n_parameters": {f"G{s}": sum(p.numel() for p in g.parameters()) for s, g in enumerate(model.generators)},
+        "peak_rss_gib": peak_rss_gib(), "rss_before_calls_gib": rss_before,
+    }
+
+
+def run_child(size: str, dtype: str, repeats: int, threads: int, out_path: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", f"{size}:{dtype}", "--repeats", str(repeats),
+           "--threads", str(threads), "--output", out_path]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{size} {dtype} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cpu_name() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        match = re.search(r"model name\s*:\s*(.+)", text)
+        return match.group(1).strip() if match else platform.processor()
+    except OSError:
+        return platform.processor()
+
+
+def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, repeats: int, load: str) -> str:
+    lines = [
+        SECTION, "",
+        "`python bench/infer.py` (see its docstring for the protocol): seconds per generated frame of test.py's "
+        "sequential generator (G0..G2 coarse to fine with flow warp and fg compositing, one steady-state "
+        "`GeneratorModel.inference` call, BatchNorm in train mode, random weights, no data loading or image "
+        f"writing), median of {repeats} calls after one warm-up, each configuration in a fresh process.",
+        "",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads. "
+        f"Load average when the run started: {load}.",
+        "",
+        "| config | frame | dtype | s/frame | reference s/frame | per scale G0 / G1 / G2 (s) | CPU s/frame | "
+        "load avg | GFLOPs/frame | peak RSS (GiB) | max abs diff vs fp32 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        config = CONFIGS[row["size"]]
+        w, h = config["size"]
+        scales = " / ".join(f"{row['per_scale_median_s'][k]:.2f}" for k in sorted(row["per_scale_median_s"]))
+        diff = diffs.get((row["size"], row["dtype"]))
+        diff_text = f"{diff['max']:.3f} (mean {diff['mean']:.4f})" if diff else "?"
+        diff_text = "-" if row["dtype"] == "fp32" else diff_text
+        reference = f"{config['reference_s']:.2f}" if row["dtype"] == "fp32" else f"({config['reference_s']:.2f} fp32)"
+        lines.append(
+            f"| {config['name']} | {w}x{h} | {row['dtype']} | {row['median_s']:.2f} | {reference} | {scales} | "
+            f"{row.get('cpu_median_s', float('nan')):.1f} | {row.get('load_average', float('nan')):.1f} | "
+            f"{flops[row['size']]['total'] / 1e9:.0f} | {row['peak_rss_gib']:.2f} | {diff_text} |")
+    lines += ["", "FLOPs per scale (GFLOPs; convolutions and matmuls, FlopCounterMode on the meta device):", ""]
+    for size, counted in flops.items():
+        per_scale = ", ".join(f"{k} {v / 1e9:.0f}" for k, v in counted["per_scale"].items() if v is not None)
+        lines.append(f"* {CONFIGS[size]['name']}: {per_scale}")
+    lines += ["", f"CPU s/frame is the process CPU time of one call (all {threads} threads together); on an otherwise "
+              f"idle machine it is about {threads} x s/frame. A load average above {os.cpu_count()} means other "
+              "processes shared the cores and the wall-clock figures are inflated.", ""]
+    lines += ["", "Reference figures: tests/data/reference/infer_timing.txt (NVIDIA's code, same machine class, "
+              "2 threads, fp32). Output images are in [-1, 1]; the bf16 difference is measured on the same "
+              "inputs and weights as fp32.", ""]
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    """Replace (or append) the Inference section of docs/BENCHMARKS.md, keeping every other section."""
+    BENCH_MD.parent.mkdir(parents=True, exist_ok=True)
+    text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    tmp = BENCH_MD.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, BENCH_MD)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1024,2048")
+    parser.add_argument("--dtypes", default="fp32,bf16")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no_write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--output", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        size, dtype = args.child.split(":")
+        print(json.dumps(child(size, dtype, args.repeats, args.threads, args.output)))
+        return 0
+
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    sizes, dtypes = args.sizes.split(","), args.dtypes.split(",")
+    flops = {size: count_flops(size) for size in sizes}
+    rows, diffs, outputs = [], {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            for dtype in dtypes:
+                out_path = os.path.join(tmp, f"{size}_{dtype}.pt")
+                row = run_child(size, dtype, args.repeats, args.threads, out_path)
+                outputs[(size, dtype)] = torch.load(out_path, weights_only=True)
+                rows.append(row)
+                print(f"{CONFIGS[size]['name']} {dtype}: {row['median_s']:.2f} s/frame "
+                      f"(calls {', '.join(f'{t:.2f}' for t in row['timed_s'])}; warm-up {row['warmup_s']:.2f}); "
+                      f"peak RSS {row['peak_rss_gib']:.2f} GiB", flush=True)
+            if (size, "fp32") in outputs:
+                for dtype in dtypes:
+                    if dtype != "fp32":
+                        delta = (outputs[(size, dtype)] - outputs[(size, "fp32")]).abs()
+                        diffs[(size, dtype)] = {"max": delta.max().item(), "mean": delta.mean().item()}
+    section = format_section(rows, flops, diffs, args.threads, args.repeats, load)
+    print(section)
+    if not args.no_write:
+        write_section(section)
+        print(f"written to {BENCH_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
