@@ -67,11 +67,15 @@ def ensure_chromium() -> str | None:
     path = find_chromium()
     if path or shutil.which("apt-get") is None or os.geteuid() != 0:
         return path
-    try:
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-    except (OSError, subprocess.SubprocessError):
-        return None
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    # a fresh machine may have no package lists yet: update once and retry
+    for command in (install, ["apt-get", "update"], install):
+        if find_chromium():
+            break
+        try:
+            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        except (OSError, subprocess.SubprocessError):
+            return None
     return find_chromium()
 
 
