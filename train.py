@@ -1,27 +1,211 @@
-"""Train vid2vid: python train.py --name NAME [reference flags]. See README.md."""
+"""Train vid2vid: python train.py --name NAME [reference flags]. See docs/TRAINING.md.
+
+Single process: ``python train.py ...``; data parallel: ``torchrun --nproc_per_node=N train.py ...`` (one
+process per GPU with NCCL, or per CPU worker with gloo; across nodes with torchrun's --nnodes/--rdzv flags).
+"""
 from __future__ import annotations
 
+import argparse
+import ctypes
+import os
 import sys
+import time
+from collections.abc import Sequence
 
-from data import DataError, create_dataset
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from data import DataError, create_dataloader, create_dataset
+from models.checkpoint import CheckpointError
+from models.schedule import ResumableSampler, SeededItems, sequence_length
+from models.trainer import DistributedContext, Trainer, training_state_path
 from options import TrainOptions
-from options.base_options import save_options
+from options.base_options import OptionsError, options_to_json, save_options
 from util.device import select_device
+from util.logger import TrainingLogger, visuals_to_images
 
 
-def main() -> int:
-    opt = TrainOptions().parse_cli(save=False)
-    device = select_device(opt)
+def init_distributed(opt: argparse.Namespace) -> DistributedContext:
+    """Join the torchrun process group (NCCL on GPUs, gloo on CPUs); a plain ``python train.py`` is world 1."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistributedContext()
+    use_nccl = torch.cuda.is_available() and bool(opt.gpu_ids)
+    dist.init_process_group("nccl" if use_nccl else "gloo")
+    if not use_nccl:  # CPU workers on one machine share its cores
+        local_workers = int(os.environ.get("LOCAL_WORLD_SIZE", world_size))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_workers))
+    return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory in the process instead of returning it to the OS (no mmap for large
+    blocks, no trimming). A training step allocates and frees gigabytes of activations; returning them makes
+    every step fault them in again, which made an fp32 CPU step 4-5x slower on our VM (docs/BENCHMARKS.md).
+    Peak memory is unchanged. Same effect as MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<large>."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
-        dataset = create_dataset(opt)
-    except (DataError, NotImplementedError) as error:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): leave the allocator alone
+        return
+    m_trim_threshold, m_mmap_max = -1, -4
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 2**31 - 1)
+
+
+def crossed(before: int, after: int, every: int) -> bool:
+    """Whether a multiple of ``every`` lies in (before, after]: a step of several items cannot skip an event."""
+    return after // every > before // every
+
+
+def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, epoch: int, epoch_iter: int,
+               total_steps: int, n_frames: int) -> None:
+    """Training state to a temporary name, renamed when complete, plus the reference's iter.txt."""
+    path = training_state_path(opt, label)
+    state = trainer.training_state(epoch, epoch_iter, total_steps, n_frames, options_to_json(opt))
+    tmp_path = path + ".tmp"
+    torch.save(state, tmp_path)
+    os.replace(tmp_path, path)
+    if label == "latest":
+        iter_path = os.path.join(opt.checkpoints_dir, opt.name, "iter.txt")
+        with open(iter_path + ".tmp", "w") as handle:
+            handle.write(f"{epoch},{epoch_iter}\n")
+        os.replace(iter_path + ".tmp", iter_path)
+
+
+def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -> tuple[int, int, int]:
+    """--continue_train: (epoch, items done in it, total items) from the training state of --which_epoch, or,
+    for a run with only the reference's per-network files, from them and iter.txt (optimizers start afresh)."""
+    path = training_state_path(opt, opt.which_epoch)
+    if os.path.isfile(path):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        trainer.set_epoch(state["epoch"])
+        trainer.load_training_state(state, path)
+        logger.message(f"Resuming from epoch {state['epoch']} at iteration {state['epoch_iter']} ({path})")
+        return state["epoch"], state["epoch_iter"], state["total_steps"]
+    epoch, epoch_iter = 1, 0
+    iter_path = os.path.join(opt.checkpoints_dir, opt.name, "iter.txt")
+    if opt.which_epoch != "latest":
+        epoch = int(opt.which_epoch) + 1
+    elif os.path.isfile(iter_path):
+        epoch, epoch_iter = (int(x) for x in open(iter_path).read().strip().split(","))
+    trainer.set_epoch(epoch)
+    trainer.load_networks(opt.which_epoch)  # raises FileNotFoundError naming the missing file
+    logger.message(f"notice: no {path}; resuming from the per-network files at epoch {epoch}, iteration "
+                   f"{epoch_iter} with fresh optimizer states")
+    return epoch, epoch_iter, 0
+
+
+def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
+    """Run the training of ``opt``. ``max_steps`` stops (and saves 'latest') after that many loader batches of
+    this call, as an interruption would; used by tests and benchmarks."""
+    keep_freed_memory()
+    distributed = init_distributed(opt)
+    device = select_device(opt)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    try:
+        base_dataset = create_dataset(opt)
+        trainer = Trainer(opt, device, distributed)
+    except (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    save_options(opt)  # only once the data is known to be good: a failed start leaves nothing behind
-    print(f"dataset: {len(dataset)} sequences in {opt.dataroot} ({opt.phase}); device: {device}")
-    print("error: the training loop is not implemented yet (tracked by the 'Training' issue); "
-          "options and data were validated", file=sys.stderr)
-    return 2
+    is_main = distributed.is_main
+    if is_main:
+        save_options(opt)  # only once the data and networks are known to be good
+    logger = TrainingLogger(opt, enabled=is_main)
+    print_freq, display_freq = (1, 1) if opt.debug else (opt.print_freq, opt.display_freq)
+    try:
+        if opt.continue_train:
+            start_epoch, epoch_iter, total_steps = restore(trainer, opt, logger)
+        else:
+            start_epoch, epoch_iter, total_steps = 1, 0, 0
+            trainer.set_epoch(1)
+            if opt.load_pretrain:
+                for line in trainer.load_pretrained(opt.load_pretrain, opt.which_epoch):
+                    logger.message(line)
+    except (ValueError, FileNotFoundError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    logger.message(f"#training videos = {len(base_dataset)}; device {device}; {distributed.world_size} process(es)")
+
+    n_epochs = opt.niter + opt.niter_decay
+    items_per_step = opt.batchSize * distributed.world_size
+    steps_per_epoch = -(-len(base_dataset) // items_per_step)
+    progress = tqdm(total=n_epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch
+                    + epoch_iter // items_per_step, disable=not is_main, unit="it", dynamic_ncols=True)
+    dataset, n_frames, steps_done = None, None, 0
+    last_print_time, frames_since_print, items_since_print = time.time(), 0, 0
+    for epoch in range(start_epoch, n_epochs + 1):
+        epoch_start = time.time()
+        trainer.set_epoch(epoch)
+        wanted = sequence_length(opt.n_frames_total, base_dataset.seq_len_max, opt.n_frames_G, epoch, opt.niter_step)
+        if wanted != n_frames:
+            n_frames = wanted
+            dataset = SeededItems(base_dataset if wanted == opt.n_frames_total else create_dataset(opt, wanted),
+                                  opt.seed)
+            logger.message(f"training on sequences of {n_frames} generated frames")
+        dataset.epoch = epoch
+        skip = epoch_iter // distributed.world_size  # items this rank already trained on in a resumed epoch
+        sampler = ResumableSampler(dataset, distributed.world_size, distributed.rank,
+                                   shuffle=not opt.serial_batches, seed=opt.seed, skip=skip)
+        sampler.set_epoch(epoch)
+        progress.set_description(f"epoch {epoch}/{n_epochs}")
+        for data in create_dataloader(opt, dataset, sampler):
+            result = trainer.train_item(data)
+            step_items = data["B"].size(0) * distributed.world_size
+            before, total_steps, epoch_iter = total_steps, total_steps + step_items, epoch_iter + step_items
+            frames_since_print += result["frames"] * distributed.world_size
+            items_since_print += step_items
+            if crossed(before, total_steps, print_freq):
+                elapsed = time.time() - last_print_time
+                losses = {name: float(value) for name, value in result["losses"].items()}
+                logger.log_losses(epoch, epoch_iter, total_steps, losses, elapsed / items_since_print,
+                                  trainer.learning_rates(), frames_since_print / max(elapsed, 1e-9))
+                last_print_time, frames_since_print, items_since_print = time.time(), 0, 0
+            if crossed(before, total_steps, display_freq) and is_main:
+                logger.log_images(epoch, total_steps, visuals_to_images(opt, result["visuals"]))
+            if crossed(before, total_steps, opt.save_latest_freq) and is_main:
+                logger.message(f"saving the latest model (epoch {epoch}, total_steps {total_steps})")
+                trainer.save_networks("latest")
+                save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames)
+            progress.update(1)
+            steps_done += 1
+            if max_steps is not None and steps_done >= max_steps:
+                if is_main:
+                    trainer.save_networks("latest")
+                    save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames)
+                    logger.message(f"stopped after {steps_done} steps (epoch {epoch}, iteration {epoch_iter}); "
+                                   "saved 'latest'")
+                return finish(progress, logger, distributed)
+        logger.message(f"End of epoch {epoch} / {n_epochs} \t Time Taken: {time.time() - epoch_start:.0f} sec")
+        epoch_iter = 0
+        if epoch % opt.save_epoch_freq == 0 and is_main:
+            logger.message(f"saving the model at the end of epoch {epoch}, iters {total_steps}")
+            for label in ("latest", epoch):
+                trainer.save_networks(label)
+                save_state(trainer, opt, label, epoch + 1, 0, total_steps, n_frames)
+    return finish(progress, logger, distributed)
+
+
+def finish(progress: tqdm, logger: TrainingLogger, distributed: DistributedContext) -> int:
+    progress.close()
+    logger.close()
+    if distributed.enabled:
+        dist.barrier()
+        dist.destroy_process_group()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = TrainOptions()
+    try:
+        opt = parser.parse(argv, save=False, verbose=True)
+    except OptionsError as error:
+        parser.parser.error(str(error))
+    return train(opt)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,15 @@ class TrainOptions(BaseOptions):
         add("--niter_step", type=int, default=5, help="epochs between doublings of the sequence length")
         add("--niter_fix_global", type=int, default=0,
             help="train only the finest spatial scale for this many epochs")
+        # --- training, new in this implementation ---
+        add("--bf16", action="store_true",
+            help="mixed precision: bfloat16 autocast on CUDA or CPU (no gradient scaling needed)")
+        add("--seed", type=int, default=0,
+            help="seed of the initial weights, the data order and every clip's sampling; a run and its "
+                 "--continue_train resumption reproduce an uninterrupted run")
+        add("--grad_checkpoint_G", action="store_true",
+            help="recompute each frame's generator activations during backward (gradient checkpointing): "
+                 "less memory, more time")
 
     def validate(self, opt: argparse.Namespace) -> None:
         super().validate(opt)
@@ -78,6 +87,8 @@ class TrainOptions(BaseOptions):
             raise OptionsError(f"--lr must be > 0, got {opt.lr}")
         if opt.niter + opt.niter_decay < 1:
             raise OptionsError("--niter + --niter_decay must be >= 1 epoch")
+        if opt.fp16 and opt.bf16:
+            raise OptionsError("--fp16 and --bf16 both pick the autocast precision; pass only one of them")
         if opt.continue_train and opt.load_pretrain:
             raise OptionsError("--continue_train resumes this run and --load_pretrain starts a new one from "
                                "another run's networks; pass only one of them")

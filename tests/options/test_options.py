@@ -92,6 +92,7 @@ def test_list_and_inf_types():
     (["--n_frames_D", "1"], "--n_frames_D must be >= 2"),
     (["--lr", "0"], "--lr must be > 0"),
     (["--continue_train", "--load_pretrain", "checkpoints/x"], "pass only one"),
+    (["--fp16", "--bf16"], "pass only one of them"),
 ])
 def test_bad_values_raise_clear_errors(argv, message):
     with pytest.raises(OptionsError) as error:

@@ -1,0 +1,134 @@
+"""Seconds per training step and peak memory of the label2city_256_g1 recipe at 256x128, 6 frames.
+
+    nice python bench/train_step.py [--configs fp32,bf16,fp32_ckpt,bf16_ckpt,fp32_chunk3] [--steps 2] [--threads 2]
+
+Flags of the reference measurement (tests/data/reference/timing.txt, 73.5 s and 13.1 GB peak RSS):
+``--label_nc 35 --loadSize 256 --use_instance --fg --n_downsample_G 2 --num_D 1 --max_frames_per_gpu 6
+--n_frames_total 6`` (ngf 128, n_blocks 9), one data item of 8 frames = one chunk of 6 generated frames.
+The reference ran VGG19 and FlowNet2 with random weights; so does this benchmark by default (their cost does
+not depend on the weights; neither weight file exists here). ``--no_vgg`` and ``--flow_net dis`` measure
+without them.
+
+Each configuration runs in a fresh subprocess: one warm-up step, then ``--steps`` timed steps (median
+reported, and the fastest, the better estimate on a shared machine) on the same synthetic clip. Peak memory is
+the subprocess's peak RSS (``ru_maxrss``), as measured for the reference, and its growth over the RSS before
+the first step (Adam states are allocated in the warm-up step, so they are in the growth). Like train.py, the
+child keeps freed memory in the process (``train.keep_freed_memory``); ``--default_allocator`` measures without.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+RECIPE = ["--name", "label2city_256_g1", "--label_nc", "35", "--loadSize", "256", "--use_instance", "--fg",
+          "--n_downsample_G", "2", "--num_D", "1", "--max_frames_per_gpu", "6", "--n_frames_total", "6",
+          "--gpu_ids", "-1", "--nThreads", "0", "--no_vgg", "--flow_net", "dis"]
+CONFIGS = {
+    "fp32": [],
+    "bf16": ["--bf16"],
+    "fp32_ckpt": ["--grad_checkpoint_G"],
+    "bf16_ckpt": ["--bf16", "--grad_checkpoint_G"],
+    "fp32_chunk3": ["--max_frames_per_gpu", "3"],
+}
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+
+
+def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: bool,
+          default_allocator: bool) -> dict:
+    torch.set_num_threads(threads)
+    if not default_allocator:
+        from train import keep_freed_memory
+
+        keep_freed_memory()  # as train.py does
+    from data import create_dataloader, create_dataset
+    from models.trainer import Trainer
+    from options import TrainOptions
+
+    opt = TrainOptions().parse(RECIPE + ["--dataroot", dataroot, "--checkpoints_dir", tempfile.mkdtemp()]
+                               + CONFIGS[config], save=False, verbose=False)
+    trainer = Trainer(opt, torch.device("cpu"))
+    if reference_nets:  # the reference's cost: VGG19 and FlowNet2 with random weights
+        import torchvision
+
+        from models.flow import FlowNet2Estimator
+        from models.flownet2 import FlowNet2
+        from models.networks.vgg import VGGLoss
+
+        weights = Path(tempfile.mkdtemp()) / "vgg19_random.pth"
+        torch.save(torchvision.models.vgg19(weights=None).state_dict(), weights)
+        trainer.model_d.criterion_vgg = VGGLoss(str(weights))
+        trainer.flow = FlowNet2Estimator(FlowNet2())
+    trainer.set_epoch(1)
+    torch.manual_seed(0)
+    data = next(iter(create_dataloader(opt, create_dataset(opt))))
+    rss_before = peak_rss_gib()
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        result = trainer.train_item(data)
+        times.append(time.perf_counter() - start)
+    finite = all(bool(torch.isfinite(v)) for v in result["losses"].values())
+    return {"config": config, "seconds_per_step": statistics.median(times[1:]), "min_seconds": min(times[1:]),
+            "runs": times,
+            "peak_rss_gib": peak_rss_gib(), "rss_before_gib": rss_before,
+            "growth_gib": peak_rss_gib() - rss_before, "losses_finite": finite, "frames": result["frames"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configs", default="fp32,bf16,fp32_ckpt,bf16_ckpt")
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dataroot", default="", help="sample dataset (default: generated in a temp folder)")
+    parser.add_argument("--no_reference_nets", action="store_true",
+                        help="skip VGG19 and FlowNet2 (random weights) that the reference timing includes")
+    parser.add_argument("--default_allocator", action="store_true",
+                        help="do not apply train.py's keep_freed_memory() (glibc returns freed memory to the OS)")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.steps, args.threads, args.dataroot, not args.no_reference_nets,
+                               args.default_allocator)))
+        return 0
+    dataroot = args.dataroot
+    if not dataroot:
+        from data.sample_video import make_sample_dataset
+
+        dataroot = tempfile.mkdtemp(prefix="bench_train_")
+        make_sample_dataset(dataroot, width=256, height=128, n_train_seqs=1, n_test_seqs=1, n_frames=8,
+                            overwrite=True)
+    for config in args.configs.split(","):
+        if config not in CONFIGS:
+            parser.error(f"unknown config {config}; choose from {', '.join(CONFIGS)}")
+        command = [sys.executable, __file__, "--child", config, "--steps", str(args.steps), "--threads",
+                   str(args.threads), "--dataroot", dataroot]
+        command += ["--no_reference_nets"] if args.no_reference_nets else []
+        command += ["--default_allocator"] if args.default_allocator else []
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{config}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{config:12s} {row['seconds_per_step']:7.2f} s/step (runs {', '.join(f'{t:.1f}' for t in row['runs'])})"
+              f"  peak RSS {row['peak_rss_gib']:5.2f} GiB (+{row['growth_gib']:.2f} over {row['rss_before_gib']:.2f})"
+              f"  losses finite: {row['losses_finite']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""The vid2vid trainer: optimizers, mixed precision, data parallelism and the chunk-by-chunk frame loop.
+
+The models compute outputs and named losses (`GeneratorModel`, `DiscriminatorModel`); this file decides what
+is updated, when and how. Per data item (a clip of T frames), frames are generated in chunks of
+``--max_frames_per_gpu``; each chunk runs G, the frozen flow network on the real frames (fp32, outside autocast),
+the image/face/temporal discriminator losses, and then the reference's three kinds of updates in its order:
+G, then D (+ D_f), then each temporal D that saw frames.
+
+Data parallelism (torchrun): the generator is wrapped in DistributedDataParallel. The discriminators are not:
+they run several forward passes per chunk and receive gradients from two backward passes (loss_G flows through
+them, then loss_D), which does not fit DDP's one-forward-one-backward contract, so their gradients are
+averaged over ranks with one all-reduce per network right before their optimizer step. Every rank therefore
+applies the same update and all parameters stay identical.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import os
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .checkpoint import check_state_dict, load_network, network_checkpoint_path, save_network
+from .discriminator_model import DiscriminatorModel
+from .flow import build_flow_estimator
+from .generator_model import GeneratorModel
+from .networks.blocks import init_weights
+from .schedule import adam_betas, frames_backpropagate, learning_rates, train_all_scales
+from .temporal_sampling import TemporalFrameHistory
+
+STATE_FORMAT = "vid2vid-training-state"
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """This process's place among the torchrun workers (world_size 1 without torchrun)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def training_state_path(opt: argparse.Namespace, epoch_label: str | int) -> str:
+    return os.path.join(opt.checkpoints_dir, opt.name, f"{epoch_label}_training_state.pth")
+
+
+def split_clip(data: dict, opt: argparse.Namespace, device: torch.device
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Loader batch -> label (B, T, c, H, W), real (B, T, 3, H, W), instances (B, T, 1, H, W) or None."""
+    real = data["B"]
+    b, _, h, w = real.shape
+    n_frames = real.size(1) // opt.output_nc
+    label = data["A"].view(b, n_frames, -1, h, w)  # (B, T, c, H, W)
+    inst = data["inst"]
+    inst = inst.view(b, n_frames, 1, h, w).to(device) if inst.dim() == 4 else None  # (B, T, 1, H, W)
+    return label.to(device), real.view(b, n_frames, opt.output_nc, h, w).to(device), inst
+
+
+def checkpointed(forward, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    """Run ``forward`` without keeping its activations; they are recomputed in backward."""
+    return checkpoint(forward, *args, use_reentrant=False, **kwargs)
+
+
+class Trainer:
+    """Owns the networks, optimizers, AMP scaler and the per-item frame loop (see the module docstring)."""
+
+    def __init__(self, opt: argparse.Namespace, device: torch.device,
+                 distributed: DistributedContext | None = None) -> None:
+        self.opt = opt
+        self.device = device
+        self.distributed = distributed or DistributedContext()
+        self.amp_dtype = self._check_precision(opt, device)
+        torch.manual_seed(opt.seed)  # identical initial weights on every rank and in every rerun
+        self.model_g = GeneratorModel(opt).to(device)
+        self.model_d = DiscriminatorModel(opt).to(device)
+        for network in self.networks().values():
+            network.apply(init_weights)
+        self.flow = build_flow_estimator(opt.flow_net, device, opt.flownet_checkpoint or None)
+        if opt.grad_checkpoint_G:
+            for generator in self.model_g.generators:
+                generator.forward = functools.partial(checkpointed, generator.forward)
+        self.generator: nn.Module = self.model_g
+        if self.distributed.enabled:
+            self._broadcast_discriminators()
+            device_ids = [device.index] if device.type == "cuda" else None
+            # unused parameters: the coarse scales with --niter_fix_global, the flow branch for --no_first_img
+            self.generator = nn.parallel.DistributedDataParallel(
+                self.model_g, device_ids=device_ids, find_unused_parameters=True)
+        self.accepts_bptt = "n_frames_backpropagate" in inspect.signature(self.model_g.forward).parameters
+        if opt.max_frames_backpropagate > 1 and not self.accepts_bptt:
+            raise ValueError("--max_frames_backpropagate > 1 needs back-propagation through previous outputs, which "
+                             "GeneratorModel does not implement yet; use the default 1")
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
+        self.optimizer_G: torch.optim.Optimizer | None = None
+        face = [] if self.model_d.netD_f is None else list(self.model_d.netD_f.parameters())
+        self.optimizer_D = self._adam(list(self.model_d.netD.parameters()) + face, "D")
+        self.optimizers_D_T = [self._adam(net.parameters(), "D_T") for net in self.model_d.netD_T]
+        self.all_scales = True
+        self.epoch = 0
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _check_precision(opt: argparse.Namespace, device: torch.device) -> torch.dtype | None:
+        if opt.fp16:  # (--fp16 with --bf16 is refused when the options are parsed)
+            if device.type != "cuda":
+                raise ValueError("--fp16 needs a CUDA GPU (fp16 autocast with gradient scaling); on the CPU use "
+                                 "--bf16 for bfloat16 mixed precision")
+            return torch.float16
+        return torch.bfloat16 if opt.bf16 else None
+
+    def autocast(self) -> AbstractContextManager:
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _adam(self, params, network: str) -> torch.optim.Adam:  # noqa: ANN001
+        return torch.optim.Adam(params, lr=learning_rates(self.opt, 1)[network], betas=adam_betas(self.opt, network))
+
+    def networks(self) -> dict[str, nn.Module]:
+        """Every trained network by checkpoint label: G0.., D, D_T0.., [D_f]."""
+        return {**self.model_g.networks(), **self.model_d.networks()}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        optimizers = {"G": self.optimizer_G, "D": self.optimizer_D}
+        optimizers.update({f"D_T{s}": opt for s, opt in enumerate(self.optimizers_D_T)})
+        return optimizers
+
+    def set_epoch(self, epoch: int) -> None:
+        """Apply the schedule of ``epoch``: which G scales train (a new G optimizer when that changes, as in the
+        reference) and the learning rates."""
+        all_scales = train_all_scales(self.opt, epoch)
+        if self.optimizer_G is None or all_scales != self.all_scales:
+            generators = self.model_g.generators if all_scales else self.model_g.generators[-1:]
+            self.optimizer_G = self._adam([p for g in generators for p in g.parameters()], "G")
+            self.all_scales = all_scales
+        rates = learning_rates(self.opt, epoch)
+        for name, optimizer in self.optimizers().items():
+            for group in optimizer.param_groups:
+                group["lr"] = rates["D_T" if name.startswith("D_T") else name]
+        self.epoch = epoch
+
+    def learning_rates(self) -> dict[str, float]:
+        return {name: optimizer.param_groups[0]["lr"] for name, optimizer in self.optimizers().items()}
+
+    # ------------------------------------------------------------------ the frame loop
+    def flow_fp32(self, current: torch.Tensor, previous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference flow current -> previous and confidence, always in fp32 and without gradients."""
+        with torch.autocast(device_type=self.device.type, enabled=False), torch.no_grad():
+            result = self.flow(current.float(), previous.float())
+        return result.flow, result.conf
+
+    def train_item(self, data: dict) -> dict:
+        """Train on one loader batch of clips, chunk by chunk.
+
+        Returns dict: ``losses`` (name -> 0-dim tensor of the LAST chunk, as the reference prints; temporal
+        losses suffixed with their scale, e.g. G_T_GAN0), ``visuals`` (tensors of the last chunk for display,
+        detached) and ``frames`` (frames generated).
+        """
+        opt = self.opt
+        tG = opt.n_frames_G
+        label, real, inst = split_clip(data, opt, self.device)
+        n_generate = real.size(1) - tG + 1
+        chunk = min(opt.max_frames_per_gpu, n_generate)
+        extra = {}
+        if self.accepts_bptt:
+            extra["n_frames_backpropagate"] = frames_backpropagate(
+                opt.max_frames_backpropagate, chunk, self.epoch, opt.niter_step)
+        history = TemporalFrameHistory(opt.n_scales_temporal, opt.n_frames_D, opt.sparse_D)
+        prev_outputs, first_frame = None, None
+        for start in range(0, n_generate, chunk):
+            window = slice(start, start + min(chunk, n_generate - start) + tG - 1)
+            with self.autocast():
+                out = self.generator(label[:, window], real[:, window], None if inst is None else inst[:, window],
+                                     prev_outputs, train_coarse_scales=self.all_scales, **extra)
+            prev_outputs = out["prev_outputs"]
+            flow_ref, conf_ref = self.flow_fp32(out["real_image"], out["real_prev_image"])
+            with self.autocast():
+                losses = self.model_d.image_losses(
+                    out["real_image"], out["fake_image"], out["fake_raw_image"], out["real_label"],
+                    out["real_prev_image"], out["fake_prev_image"], out["flow"], out["weight"], flow_ref, conf_ref)
+            groups = history.update(out["real_image"], out["fake_image"], flow_ref, conf_ref, self.flow_fp32)
+            scales = [s for s, group in enumerate(groups) if group is not None]
+            with self.autocast():
+                losses_t = [self.model_d.temporal_losses(s, **groups[s]) for s in scales]
+            totals = self.model_d.total_losses(losses, losses_t)
+            self._update(totals, scales)
+            if first_frame is None:
+                first_frame = out["fake_image"][:, 0].detach()
+        named = {name: value.detach().float() for name, value in losses.items()}
+        for s, scale_losses in zip(scales, losses_t, strict=True):
+            named.update({f"{name}{s}": value.detach().float() for name, value in scale_losses.items()})
+        named["loss_G"] = totals["loss_G"].detach().float()
+        named["loss_D"] = totals["loss_D"].detach().float()
+        for s, value in zip(scales, totals["loss_D_T"], strict=True):
+            named[f"loss_D_T{s}"] = value.detach().float()
+        visuals = {key: out[key].detach() if out[key] is not None else None
+                   for key in ("real_label", "fake_image", "fake_raw_image", "real_image", "flow", "weight")}
+        visuals.update(fake_first_image=first_frame, flow_ref=flow_ref, conf_ref=conf_ref)
+        return {"losses": named, "visuals": visuals, "frames": n_generate * real.size(0)}
+
+    def _update(self, totals: dict, scales: list[int]) -> None:
+        """The reference's update order: G, then D (+ D_f), then each temporal D that ran. loss_G also
+        back-propagates into the discriminators; those gradients are cleared before the D updates."""
+        self._step(totals["loss_G"], self.optimizer_G, None)
+        self._step(totals["loss_D"], self.optimizer_D, [self.model_d.netD, self.model_d.netD_f])
+        for s, loss in zip(scales, totals["loss_D_T"], strict=True):
+            self._step(loss, self.optimizers_D_T[s], [self.model_d.netD_T[s]])
+        self.scaler.update()
+
+    def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, averaged: list[nn.Module | None] | None
+              ) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.distributed.enabled and averaged is not None:
+            for network in averaged:
+                if network is not None:
+                    self._average_gradients(network)
+        self.scaler.step(optimizer)
+
+    def _average_gradients(self, network: nn.Module) -> None:
+        """Mean of the gradients over ranks, one all-reduce per network (parameters without a gradient on
+        every rank, e.g. a temporal D that did not run, stay as they are: every rank ran the same scales)."""
+        grads = [p.grad for p in network.parameters() if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.distributed.world_size
+        offset = 0
+        for grad in grads:
+            grad.copy_(flat[offset: offset + grad.numel()].view_as(grad))
+            offset += grad.numel()
+
+    def _broadcast_discriminators(self) -> None:
+        for network in self.model_d.networks().values():
+            for tensor in list(network.parameters()) + list(network.buffers()):
+                dist.broadcast(tensor.data, src=0)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_networks(self, epoch_label: str | int) -> None:
+        """The reference's per-network files ``<epoch>_net_<label>.pth`` (bare state_dicts)."""
+        for label, network in self.networks().items():
+            save_network(network, network_checkpoint_path(self.opt, label, epoch_label))
+
+    def training_state(self, epoch: int, epoch_iter: int, total_steps: int, n_frames_total: int,
+                       options: dict) -> dict:
+        """Everything a resumed run needs; plain tensors and containers only (loads with weights_only=True)."""
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": STATE_FORMAT, "version": STATE_VERSION,
+            "epoch": epoch, "epoch_iter": epoch_iter, "total_steps": total_steps, "n_frames_total": n_frames_total,
+            "networks": {label: {k: v.detach().cpu() for k, v in net.state_dict().items()}
+                         for label, net in self.networks().items()},
+            "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers().items()},
+            "g_optimizer_all_scales": self.all_scales,
+            "scaler": self.scaler.state_dict(),
+            "rng": rng,
+            "options": options,
+        }
+
+    def load_training_state(self, state: dict, source: str) -> None:
+        """Restore networks (strictly), optimizers and scaler. Call after ``set_epoch(state['epoch'])``."""
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"{source} is not a vid2vid training-state file")
+        for label, network in self.networks().items():
+            if label not in state["networks"]:
+                raise ValueError(f"{source} has no weights for network {label}; was it written with other options?")
+            network.load_state_dict(check_state_dict(network, state["networks"][label], f"{source}:{label}"))
+        for name, optimizer in self.optimizers().items():
+            if name == "G" and state["g_optimizer_all_scales"] != self.all_scales:
+                print("notice: the G optimizer now covers all scales (--niter_fix_global ended); its state starts "
+                      "afresh, as in the reference")
+                continue
+            optimizer.load_state_dict(state["optimizers"][name])
+        rates = learning_rates(self.opt, self.epoch)  # the schedule, not the saved values, decides the rates
+        for name, optimizer in self.optimizers().items():
+            for group in optimizer.param_groups:
+                group["lr"] = rates["D_T" if name.startswith("D_T") else name]
+        self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+
+    def load_networks(self, epoch_label: str) -> None:
+        """Strictly load the reference's per-network files of this run (resuming a run without a state file)."""
+        for label, network in self.networks().items():
+            load_network(network, network_checkpoint_path(self.opt, label, epoch_label))
+
+    def load_pretrained(self, folder: str, epoch_label: str) -> list[str]:
+        """Initialise from another run's ``<epoch>_net_<label>.pth`` files, leniently: tensors whose name and
+        shape match are loaded, the rest keep their initialisation. G0 must exist (the previous run's G0 becomes
+        this run's coarsest scale). Returns one report line per network."""
+        report = []
+        for label, network in self.networks().items():
+            path = os.path.join(folder, f"{epoch_label}_net_{label}.pth")
+            if not os.path.isfile(path):
+                if label == "G0":
+                    raise FileNotFoundError(f"--load_pretrain {folder}: {path} not found; the generator G0 must exist")
+                report.append(f"{label}: no {os.path.basename(path)}, kept its initialisation")
+                continue
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            own = network.state_dict()
+            usable = {k: v for k, v in saved.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+            network.load_state_dict(usable, strict=False)
+            missing = [k for k in own if k not in usable]
+            ignored = [k for k in saved if k not in usable]
+            line = f"{label}: loaded {len(usable)}/{len(own)} tensors from {path}"
+            if missing:
+                line += f"; not in the file or other shape (initialised): {', '.join(missing)}"
+            if ignored:
+                line += f"; in the file but unused: {', '.join(ignored)}"
+            report.append(line)
+        return report
