@@ -27,7 +27,7 @@ from util.video import read_mp4_info
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "tests" / "data" / "reference"
 sys.path.insert(0, str(REPO / "tests" / "util"))
-from browser_check import check_page, ensure_chromium  # noqa: E402
+from browser_check import check_page  # noqa: E402
 
 
 def load_test_py():
@@ -132,14 +132,6 @@ def test_reference_test_path_from_checkpoint_files(tmp_path, name: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- end to end
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = ensure_chromium()
-    if path is None:
-        pytest.skip("headless Chromium is not installed and `apt-get install chromium` is not possible here")
-    return path
-
-
 def test_end_to_end_as_a_user_runs_it(tmp_path, chromium) -> None:
     argv = tiny_setup(tmp_path)
     g0 = tmp_path / "ck" / "tiny" / "latest_net_G0.pth"

@@ -12,7 +12,7 @@ from util.html import HTMLPage
 from util.video import write_mp4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_check import check_page, ensure_chromium  # noqa: E402
+from browser_check import check_page  # noqa: E402
 
 
 def test_page_structure(tmp_path) -> None:
@@ -33,14 +33,6 @@ def test_page_structure(tmp_path) -> None:
         page.add_images(["a.jpg"], ["one", "two"])
     with pytest.raises(ValueError, match="level"):
         page.add_header("x", level=7)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = ensure_chromium()
-    if path is None:
-        pytest.skip("headless Chromium is not installed and `apt-get install chromium` is not possible here")
-    return path
 
 
 def test_chromium_loads_images_and_videos(tmp_path, chromium) -> None:
