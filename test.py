@@ -27,6 +27,7 @@ from models.checkpoint import CheckpointError
 from models.inference import extra_scales_notice, generate, load_test_model
 from options import TestOptions
 from options.base_options import OptionsError
+from util.allocator import keep_freed_memory
 from util.device import select_device
 from util.html import HTMLPage
 from util.image import save_image, tensor2im, tensor2label
@@ -179,4 +180,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # large activations are freed and reallocated every frame (see util/allocator.py)
     sys.exit(main())

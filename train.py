@@ -6,7 +6,6 @@ process per GPU with NCCL, or per CPU worker with gloo; across nodes with torchr
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ from models.schedule import ResumableSampler, SeededItems, sequence_length
 from models.trainer import DistributedContext, Trainer, training_state_path
 from options import TrainOptions
 from options.base_options import OptionsError, options_to_json, save_options
+from util.allocator import keep_freed_memory
 from util.device import select_device
 from util.logger import TrainingLogger, visuals_to_images
 
@@ -37,22 +37,6 @@ def init_distributed(opt: argparse.Namespace) -> DistributedContext:
         local_workers = int(os.environ.get("LOCAL_WORLD_SIZE", world_size))
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_workers))
     return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size())
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory in the process instead of returning it to the OS (no mmap for large
-    blocks, no trimming). A training step allocates and frees gigabytes of activations; returning them makes
-    every step fault them in again, which made an fp32 CPU step 4-5x slower on our VM (docs/BENCHMARKS.md).
-    Peak memory is unchanged. Same effect as MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<large>."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (e.g. musl): leave the allocator alone
-        return
-    m_trim_threshold, m_mmap_max = -1, -4
-    libc.mallopt(m_mmap_max, 0)
-    libc.mallopt(m_trim_threshold, 2**31 - 1)
 
 
 def crossed(before: int, after: int, every: int) -> bool:

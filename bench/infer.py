@@ -38,6 +38,7 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from util.allocator import keep_freed_memory  # noqa: E402
 
 CONFIGS = {
     "1024": {"name": "label2city_1024_g1", "size": (1024, 512), "reference_s": 12.56,
@@ -116,6 +117,7 @@ def count_flops(size: str) -> dict:
 
 
 def child(size: str, dtype: str, repeats: int, threads: int, out_path: str) -> dict:
+    keep_freed_memory()  # as test.py does
     torch.set_num_threads(threads)
     from models.generator_model import GeneratorModel
 

@@ -13,7 +13,8 @@ Each configuration runs in a fresh subprocess: one warm-up step, then ``--steps`
 reported, and the fastest, the better estimate on a shared machine) on the same synthetic clip. Peak memory is
 the subprocess's peak RSS (``ru_maxrss``), as measured for the reference, and its growth over the RSS before
 the first step (Adam states are allocated in the warm-up step, so they are in the growth). Like train.py, the
-child keeps freed memory in the process (``train.keep_freed_memory``); ``--default_allocator`` measures without.
+child keeps freed memory in the process (``util.allocator.keep_freed_memory``); ``--default_allocator``
+measures without.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: 
           default_allocator: bool) -> dict:
     torch.set_num_threads(threads)
     if not default_allocator:
-        from train import keep_freed_memory
+        from util.allocator import keep_freed_memory
 
         keep_freed_memory()  # as train.py does
     from data import create_dataloader, create_dataset
@@ -98,7 +99,7 @@ def main() -> int:
     parser.add_argument("--no_reference_nets", action="store_true",
                         help="skip VGG19 and FlowNet2 (random weights) that the reference timing includes")
     parser.add_argument("--default_allocator", action="store_true",
-                        help="do not apply train.py's keep_freed_memory() (glibc returns freed memory to the OS)")
+                        help="do not apply keep_freed_memory() as train.py does (glibc returns freed memory to the OS)")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
