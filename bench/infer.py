@@ -217,7 +217,14 @@ def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, rep
               "processes shared the cores and the wall-clock figures are inflated.", ""]
     lines += ["", "Reference figures: tests/data/reference/infer_timing.txt (NVIDIA's code, same machine class, "
               "2 threads, fp32). Output images are in [-1, 1]; the bf16 difference is measured on the same "
-              "inputs and weights as fp32.", ""]
+              "inputs and weights as fp32.", "",
+              "Each measuring process keeps freed memory (`util.allocator.keep_freed_memory`, as test.py does): "
+              "on this VM glibc's default of returning large freed blocks to the OS made a 1024x512 fp32 frame "
+              "take 7.17 s instead of 4.90 s (idle machine, 2026-11-25), at the price of a higher peak RSS "
+              "(2.88 -> 3.07 GiB at 1024x512; 8.62 GiB was measured at 2048x1024 without it, under load). The "
+              "reference's peak RSS was 2.74 GB (1024x512) and 7.62 GB (2048x1024) per infer_timing.txt. "
+              "bf16 output differs from fp32 by up to the max abs diff shown (random weights, BatchNorm on the "
+              "statistics of one frame): validate bf16 on trained weights before relying on it.", ""]
     return "\n".join(lines)
 
 
