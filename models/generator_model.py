@@ -66,12 +66,15 @@ class GeneratorModel(nn.Module):
         return encode_labels(label_map, self.label_nc, instances if self.use_instance else None)
 
     def run_scales(
-        self, labels_pyr: Pyramid, prev_pyr: Pyramid, t: int, use_raw_only: bool, train_coarse_scales: bool = True
+        self, labels_pyr: Pyramid, prev_pyr: Pyramid, t: int, use_raw_only: bool, train_coarse_scales: bool = True,
+        n_frames_backpropagate: int = 1,
     ) -> list[dict[str, torch.Tensor | None]]:
         """Run every scale (coarse -> fine) for the output frame at window position ``t``.
 
         labels_pyr[si]: (B, T, C, h, w) with frames t .. t+tG-1 used; prev_pyr[si]: (B, >= t+tG-1, 3, h, w)
-        with frames t .. t+tG-2 used (detached). Returns one output dict per scale, coarsest first.
+        with frames t .. t+tG-2 used, detached when ``t`` is a multiple of ``n_frames_backpropagate`` (the
+        reference's rule: gradients flow back through at most that many previous outputs). Returns one output
+        dict per scale, coarsest first.
         """
         tG = self.n_frames_G
         coarse: dict[str, torch.Tensor | None] | None = None
@@ -81,7 +84,10 @@ class GeneratorModel(nn.Module):
             labels = labels_pyr[si]
             b, _, _, h, w = labels.shape
             label_window = labels[:, t : t + tG].reshape(b, -1, h, w)  # (B, tG*C, h, w)
-            prev_window = prev_pyr[si][:, t : t + tG - 1].detach().reshape(b, -1, h, w)  # (B, (tG-1)*3, h, w)
+            prev_window = prev_pyr[si][:, t : t + tG - 1]
+            if t % n_frames_backpropagate == 0:
+                prev_window = prev_window.detach()
+            prev_window = prev_window.reshape(b, -1, h, w)  # (B, (tG-1)*3, h, w)
             mask = foreground_mask(labels, t + tG - 1, self.fg_labels) if self.fg_labels is not None else None
             out = generator(label_window, prev_window, mask, coarse, use_raw_only)
             if s != self.n_scales - 1 and not train_coarse_scales:
@@ -98,6 +104,7 @@ class GeneratorModel(nn.Module):
         instances: torch.Tensor | None,
         prev_outputs: Pyramid | None,
         train_coarse_scales: bool = True,
+        n_frames_backpropagate: int = 1,
     ) -> dict[str, torch.Tensor | Pyramid | None]:
         """Generate one training chunk frame by frame.
 
@@ -108,6 +115,8 @@ class GeneratorModel(nn.Module):
             prev_outputs: None at the start of a sequence (history = real frames, or zeros with
                 ``--no_first_img``), else the ``prev_outputs`` returned for the previous chunk.
             train_coarse_scales: False detaches the coarser scales' outputs (``--niter_fix_global``).
+            n_frames_backpropagate: previous outputs fed to G are detached every that many frames (1 = always,
+                the reference's default; see `run_scales`).
         Returns dict:
             fake_image, fake_raw_image (B, n, 3, H, W); flow (B, n, 2, H, W) and weight (B, n, 1, H, W) or None;
             real_label (B, n, C, H, W); real_image, real_prev_image (B, n, 3, H, W) (frames t and t-1);
@@ -131,7 +140,8 @@ class GeneratorModel(nn.Module):
 
         raw_frames, flows, weights = [], [], []
         for t in range(n_frames):
-            outputs = self.run_scales(labels_pyr, prev_pyr, t, use_raw_only, train_coarse_scales)
+            outputs = self.run_scales(labels_pyr, prev_pyr, t, use_raw_only, train_coarse_scales,
+                                      n_frames_backpropagate)
             for s, out in enumerate(outputs):
                 si = self.n_scales - 1 - s
                 prev_pyr[si] = torch.cat([prev_pyr[si], out["image"].unsqueeze(1)], dim=1)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import inspect
 import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -100,10 +99,6 @@ class Trainer:
             # unused parameters: the coarse scales with --niter_fix_global, the flow branch for --no_first_img
             self.generator = nn.parallel.DistributedDataParallel(
                 self.model_g, device_ids=device_ids, find_unused_parameters=True)
-        self.accepts_bptt = "n_frames_backpropagate" in inspect.signature(self.model_g.forward).parameters
-        if opt.max_frames_backpropagate > 1 and not self.accepts_bptt:
-            raise ValueError("--max_frames_backpropagate > 1 needs back-propagation through previous outputs, which "
-                             "GeneratorModel does not implement yet; use the default 1")
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
         self.optimizer_G: torch.optim.Optimizer | None = None
         face = [] if self.model_d.netD_f is None else list(self.model_d.netD_f.parameters())
@@ -175,17 +170,15 @@ class Trainer:
         label, real, inst = split_clip(data, opt, self.device)
         n_generate = real.size(1) - tG + 1
         chunk = min(opt.max_frames_per_gpu, n_generate)
-        extra = {}
-        if self.accepts_bptt:
-            extra["n_frames_backpropagate"] = frames_backpropagate(
-                opt.max_frames_backpropagate, chunk, self.epoch, opt.niter_step)
+        n_frames_bp = frames_backpropagate(opt.max_frames_backpropagate, chunk, self.epoch, opt.niter_step)
         history = TemporalFrameHistory(opt.n_scales_temporal, opt.n_frames_D, opt.sparse_D)
         prev_outputs, first_frame = None, None
         for start in range(0, n_generate, chunk):
             window = slice(start, start + min(chunk, n_generate - start) + tG - 1)
             with self.autocast():
                 out = self.generator(label[:, window], real[:, window], None if inst is None else inst[:, window],
-                                     prev_outputs, train_coarse_scales=self.all_scales, **extra)
+                                     prev_outputs, train_coarse_scales=self.all_scales,
+                                     n_frames_backpropagate=n_frames_bp)
             prev_outputs = out["prev_outputs"]
             flow_ref, conf_ref = self.flow_fp32(out["real_image"], out["real_prev_image"])
             with self.autocast():

@@ -82,3 +82,21 @@ def test_temporal_groups_span_chunks() -> None:
     assert second[0]["real"][:, :, 0, 0, 0].tolist() == [[5.0, 6.0, 7.0], [2.0, 3.0, 4.0]]
     assert second[1]["real"][:, :, 0, 0, 0].tolist() == [[1.0, 4.0, 7.0]]
     assert [c.tolist() for c in calls[0]] == [[[4.0, 7.0]], [[1.0, 4.0]]]
+
+
+def test_backpropagation_through_previous_outputs() -> None:
+    """--max_frames_backpropagate: with n = 1 the previous outputs fed to G are always detached, with n = 2 the
+    second frame's loss also reaches G through the first generated frame (same forward values either way)."""
+    opt = make_options(isTrain=True, use_real_img=False)
+    labels, instances = labels_and_instances(n_frames=4)  # 2 history + 2 generated frames
+    real = torch.rand(1, 4, 3, 32, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    grads, images = [], []
+    for n in (1, 2):
+        torch.manual_seed(0)
+        model = GeneratorModel(opt)
+        out = model(labels, real, instances, None, n_frames_backpropagate=n)
+        out["fake_image"][:, 1].square().mean().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+        images.append(out["fake_image"].detach())
+    assert torch.allclose(images[0], images[1])
+    assert not torch.allclose(grads[0], grads[1])
