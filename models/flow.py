@@ -168,8 +168,8 @@ def load_flownet2(checkpoint: str | Path | None = None, device: torch.device | s
     if not path.is_file():
         raise FileNotFoundError(
             f"FlowNet2 checkpoint not found at '{path}': this is NVIDIA's FlowNet2_checkpoint.pth.tar from the "
-            f"flownet2-pytorch project; put it there, pass --flownet_checkpoint PATH, or use --flow_net dis|raft "
-            f"(no download script yet)"
+            f"flownet2-pytorch project; run python scripts/download_flownet2.py, put it there by hand, pass "
+            f"--flownet_checkpoint PATH, or use --flow_net dis|raft"
         )
     try:
         container = torch.load(path, map_location="cpu", weights_only=True)

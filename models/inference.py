@@ -26,7 +26,7 @@ from .checkpoint import (
 )
 from .generator_model import GeneratorModel
 
-DOWNLOAD_HINT = "python scripts/download_models.py"
+DOWNLOAD_HINT = "python scripts/download_models.py --model label2city|label2city_g1|edge2face"
 
 
 # ---------------------------------------------------------------------------------------------- loading

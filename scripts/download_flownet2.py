@@ -1,0 +1,66 @@
+"""Download NVIDIA's FlowNet2 checkpoint (flownet2-pytorch) and check that it loads strictly.
+
+    python scripts/download_flownet2.py [--out models/flownet2_pytorch/FlowNet2_checkpoint.pth.tar]
+                                        [--url MIRROR ...] [--sha256 HEX]
+
+The file comes from the Google Drive share the reference vid2vid uses; ``--url`` mirrors are tried before it.
+An interrupted download resumes on the next run. No official SHA-256 is published, so the file is only checked
+against one when ``--sha256`` is given; it is always checked by loading it with ``weights_only=True`` into
+FlowNet2 with a strict key/shape match. See docs/DOWNLOADS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.checkpoint import CheckpointError  # noqa: E402
+from models.flow import DEFAULT_FLOWNET2_CHECKPOINT, load_flownet2  # noqa: E402
+from util.download import ChecksumError, DownloadError, download, google_drive_url  # noqa: E402
+
+FLOWNET2_DRIVE_ID = "1E8re-b6csNuo-abg1vJKCDjCzlIam50F"  # the share the reference vid2vid downloads from
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(DEFAULT_FLOWNET2_CHECKPOINT),
+                        help="where the checkpoint goes (default: where --flownet_checkpoint looks by default)")
+    parser.add_argument("--url", action="append", default=[], metavar="URL",
+                        help="a mirror of FlowNet2_checkpoint.pth.tar, tried before Google Drive; repeatable")
+    parser.add_argument("--sha256", default=None, metavar="HEX",
+                        help="expected SHA-256 of the file; no official digest is published, so without this "
+                             "flag only the strict load checks the file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Path(args.out)
+    if out.is_file():
+        print(f"{out} already exists; checking it")
+    try:
+        download([*args.url, google_drive_url(FLOWNET2_DRIVE_ID)], out, sha256=args.sha256)
+    except ChecksumError as error:
+        print(f"download_flownet2: error: {error}", file=sys.stderr)
+        return 1
+    except DownloadError as error:
+        print(f"download_flownet2: error: {error}; the Google Drive link may be dead: pass --url with a mirror",
+              file=sys.stderr)
+        return 1
+    try:
+        network = load_flownet2(out)
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
+        print(f"download_flownet2: error: {out} is not NVIDIA's FlowNet2 checkpoint: {error}; delete it and run "
+              f"again, with --url pointing at another mirror", file=sys.stderr)
+        return 1
+    parameters = sum(parameter.numel() for parameter in network.parameters())
+    print(f"FlowNet2 checkpoint ready at {out.resolve()} ({parameters / 1e6:.1f} M parameters, strict load OK); "
+          f"use --flow_net flownet2" + ("" if out.resolve() == DEFAULT_FLOWNET2_CHECKPOINT else
+                                        f" --flownet_checkpoint {out}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Download NVIDIA's published vid2vid models and unpack them into the checkpoints folder.
+
+    python scripts/download_models.py --model label2city|label2city_g1|edge2face [--checkpoints_dir ./checkpoints]
+                                      [--url MIRROR ...] [--sha256 HEX]
+
+Each model is a zip on the Google Drive shares the reference vid2vid links to; ``--url`` mirrors of the same zip
+are tried first. The zip is downloaded into --checkpoints_dir (resumed if interrupted), its members are checked
+and extracted there, and it is removed once extraction succeeded. No official SHA-256 is published; pass
+``--sha256`` to verify against a digest you trust. See docs/DOWNLOADS.md and docs/INFERENCE.md.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from util.download import ChecksumError, DownloadError, download, extract_zip, google_drive_url  # noqa: E402
+
+# model -> (Google Drive file id, zip name), as published with the reference vid2vid
+MODELS = {
+    "label2city": ("1MKtImgtnGC28EPU7Nh9DfFpHW6okNVkl", "models.zip"),
+    "label2city_g1": ("1QoE1p3QikxNVbbTBWWRDtIspg-RcLE8y", "models_g1.zip"),
+    "edge2face": ("10LvNw-2lrh-6sPGkWbQDfHspkqz5AKxb", "models_face.zip"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, choices=sorted(MODELS), help="which published model zip")
+    parser.add_argument("--checkpoints_dir", default="./checkpoints", help="where the model folders go")
+    parser.add_argument("--url", action="append", default=[], metavar="URL",
+                        help="a mirror of the model's zip, tried before Google Drive; repeatable")
+    parser.add_argument("--sha256", default=None, metavar="HEX",
+                        help="expected SHA-256 of the zip (no official digest is published)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    file_id, zip_name = MODELS[args.model]
+    checkpoints_dir = Path(args.checkpoints_dir)
+    archive = checkpoints_dir / zip_name
+    if archive.is_file():
+        print(f"{archive} is already here (a previous run stopped before extracting it); using it")
+    try:
+        download([*args.url, google_drive_url(file_id)], archive, sha256=args.sha256)
+        folders = extract_zip(archive, checkpoints_dir)
+    except ChecksumError as error:
+        print(f"download_models: error: {error}", file=sys.stderr)
+        return 1
+    except DownloadError as error:
+        print(f"download_models: error: {error}; the reference's Google Drive links may be dead: pass --url with "
+              f"a mirror of {zip_name}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"download_models: error: {error}", file=sys.stderr)
+        return 1
+    archive.unlink()
+    print(f"{args.model}: extracted {zip_name} into {checkpoints_dir}:")
+    for folder in folders:
+        print(f"  {checkpoints_dir / folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

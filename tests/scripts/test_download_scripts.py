@@ -1,0 +1,128 @@
+"""scripts/download_flownet2.py and scripts/download_models.py as a user runs them, against a local server."""
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from test_download import FileServer, closed_port_url  # tests/util is on sys.path (tests/conftest.py)
+from torch import nn
+
+import scripts.download_flownet2 as download_flownet2
+import scripts.download_models as download_models
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    file_server = FileServer()
+    file_server.thread.start()
+    yield file_server
+    file_server.httpd.shutdown()
+    file_server.httpd.server_close()
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / script), *args], capture_output=True,
+                          text=True, cwd=REPO_ROOT, timeout=120)
+
+
+def _torch_bytes(obj: object) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def test_flownet2_wrong_file_is_downloaded_then_rejected(server: FileServer, tmp_path: Path) -> None:
+    server.files["FlowNet2_checkpoint.pth.tar"] = _torch_bytes({"state_dict": {"conv1.weight": torch.zeros(2)}})
+    out = tmp_path / "flownet2" / "FlowNet2_checkpoint.pth.tar"
+    result = _run("download_flownet2.py", "--out", str(out), "--url",
+                  f"{server.url}/files/FlowNet2_checkpoint.pth.tar")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert out.is_file()  # downloaded, then the strict load refused it
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("download_flownet2: error:")]
+    assert f"{out} is not NVIDIA's FlowNet2 checkpoint" in line
+    assert "unexpected keys: conv1.weight" in line and "--url" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_flownet2_download_then_strict_load_succeeds(server: FileServer, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    server.files["fn.pth.tar"] = b"pretend checkpoint"
+    loaded: list[Path] = []
+
+    def fake_load(path: Path) -> nn.Module:  # the real file is 650 MB; the loader has its own tests
+        loaded.append(Path(path))
+        return nn.Linear(1000, 1000)
+
+    monkeypatch.setattr(download_flownet2, "load_flownet2", fake_load)
+    out = tmp_path / "FlowNet2_checkpoint.pth.tar"
+    sha = hashlib.sha256(b"pretend checkpoint").hexdigest()
+    assert download_flownet2.main(["--out", str(out), "--url", f"{server.url}/files/fn.pth.tar",
+                                   "--sha256", sha]) == 0
+    assert out.read_bytes() == b"pretend checkpoint" and loaded == [out]
+    printed = capsys.readouterr().out
+    assert str(out.resolve()) in printed and "1.0 M parameters" in printed
+
+
+def test_flownet2_dead_links_suggest_a_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(download_flownet2, "google_drive_url", lambda file_id: closed_port_url(file_id))
+    out = tmp_path / "FlowNet2_checkpoint.pth.tar"
+    assert download_flownet2.main(["--out", str(out)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "cannot reach" in line and download_flownet2.FLOWNET2_DRIVE_ID in line
+    assert "may be dead: pass --url" in line and f"place it at {out}" in line
+
+
+def test_models_zip_lands_in_checkpoints_dir(server: FileServer, tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zip_file:
+        zip_file.writestr("label2city_1024_g1/latest_net_G0.pth", b"weights")
+    server.files["models_g1.zip"] = archive.getvalue()
+    checkpoints = tmp_path / "checkpoints"
+    result = _run("download_models.py", "--model", "label2city_g1", "--checkpoints_dir", str(checkpoints),
+                  "--url", f"{server.url}/files/models_g1.zip")
+    assert result.returncode == 0, result.stderr
+    assert (checkpoints / "label2city_1024_g1" / "latest_net_G0.pth").read_bytes() == b"weights"
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["label2city_1024_g1"]  # zip removed
+    assert str(checkpoints / "label2city_1024_g1") in result.stdout
+
+
+def test_models_dead_links_suggest_a_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(download_models, "google_drive_url", lambda file_id: closed_port_url(file_id))
+    assert download_models.main(["--model", "edge2face", "--checkpoints_dir", str(tmp_path)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "10LvNw-2lrh-6sPGkWbQDfHspkqz5AKxb" in line and "models_face.zip" in line
+    assert "may be dead: pass --url with a mirror of models_face.zip" in line
+
+
+def test_models_unsafe_zip_is_refused(server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zip_file:
+        zip_file.writestr("../outside.pth", b"x")
+    server.files["models.zip"] = archive.getvalue()
+    checkpoints = tmp_path / "checkpoints"
+    assert download_models.main(["--model", "label2city", "--checkpoints_dir", str(checkpoints),
+                                 "--url", f"{server.url}/files/models.zip"]) == 1
+    assert "'../outside.pth'" in capsys.readouterr().err
+    assert not (tmp_path / "outside.pth").exists()
+
+
+def test_models_zip_left_by_an_interrupted_run_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(download_models, "google_drive_url", lambda file_id: closed_port_url(file_id))
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    with zipfile.ZipFile(checkpoints / "models_face.zip", "w") as zip_file:
+        zip_file.writestr("edge2face_512/latest_net_G0.pth", b"weights")
+    assert download_models.main(["--model", "edge2face", "--checkpoints_dir", str(checkpoints)]) == 0
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["edge2face_512"]
