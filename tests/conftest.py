@@ -1,6 +1,7 @@
 """Shared test setup: single-process, two threads, deterministic."""
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ def reference_dir() -> Path:
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "util"))
 from browser_check import ensure_chromium  # noqa: E402
+from http_file_server import FileServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +32,13 @@ def chromium() -> str:
     if path is None:
         pytest.skip("headless Chromium is not installed and `apt-get install chromium` is not possible here")
     return path
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    """A local HTTP file server on 127.0.0.1 (tests/util/http_file_server.py) for the download tests."""
+    file_server = FileServer()
+    file_server.thread.start()
+    yield file_server
+    file_server.httpd.shutdown()
+    file_server.httpd.server_close()

@@ -6,27 +6,17 @@ import io
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from test_download import FileServer, closed_port_url  # tests/util is on sys.path (tests/conftest.py)
+from http_file_server import FileServer, closed_port_url  # tests/util is on sys.path (tests/conftest.py)
 from torch import nn
 
 import scripts.download_flownet2 as download_flownet2
 import scripts.download_models as download_models
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def server() -> Iterator[FileServer]:
-    file_server = FileServer()
-    file_server.thread.start()
-    yield file_server
-    file_server.httpd.shutdown()
-    file_server.httpd.server_close()
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
