@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from .ops import correlation
-from .submodules import LEAKY_SLOPE, add_decoder_modules, conv_block, decode_flow
+from .submodules import LEAKY_SLOPE, add_decoder_modules, add_encoder_tail, conv_block, decode_flow, encode_tail
 
 
 class FlowNetC(nn.Module):
@@ -27,12 +27,7 @@ class FlowNetC(nn.Module):
         self.conv_redir = conv_block(256, 32, kernel_size=1)
         self.corr_activation = nn.LeakyReLU(LEAKY_SLOPE, inplace=True)
         self.conv3_1 = conv_block(32 + 441, 256)
-        self.conv4 = conv_block(256, 512, stride=2)
-        self.conv4_1 = conv_block(512, 512)
-        self.conv5 = conv_block(512, 512, stride=2)
-        self.conv5_1 = conv_block(512, 512)
-        self.conv6 = conv_block(512, 1024, stride=2)
-        self.conv6_1 = conv_block(1024, 1024)
+        add_encoder_tail(self)
         add_decoder_modules(self, with_inter_conv=False, upsampler_bias=True)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -56,8 +51,5 @@ class FlowNetC(nn.Module):
                            method=self.correlation_method)  # (B, 441, H/8, W/8)
         cost = self.corr_activation(cost)
         conv3_1 = self.conv3_1(torch.cat((self.conv_redir(conv3_a), cost), dim=1))
-        conv4 = self.conv4_1(self.conv4(conv3_1))
-        conv5 = self.conv5_1(self.conv5(conv4))
-        conv6 = self.conv6_1(self.conv6(conv5))
-        skips = {6: conv6, 5: conv5, 4: conv4, 3: conv3_1, 2: conv2_a}
+        skips = {**encode_tail(self, conv3_1), 3: conv3_1, 2: conv2_a}
         return decode_flow(self, skips, with_inter_conv=False)

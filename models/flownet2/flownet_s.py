@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .submodules import add_decoder_modules, conv_block, decode_flow
+from .submodules import add_decoder_modules, add_encoder_tail, conv_block, decode_flow, encode_tail
 
 
 class FlowNetS(nn.Module):
@@ -20,20 +20,12 @@ class FlowNetS(nn.Module):
         self.conv2 = conv_block(64, 128, kernel_size=5, stride=2)
         self.conv3 = conv_block(128, 256, kernel_size=5, stride=2)
         self.conv3_1 = conv_block(256, 256)
-        self.conv4 = conv_block(256, 512, stride=2)
-        self.conv4_1 = conv_block(512, 512)
-        self.conv5 = conv_block(512, 512, stride=2)
-        self.conv5_1 = conv_block(512, 512)
-        self.conv6 = conv_block(512, 1024, stride=2)
-        self.conv6_1 = conv_block(1024, 1024)
+        add_encoder_tail(self)
         add_decoder_modules(self, with_inter_conv=False, upsampler_bias=False)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, input_channels, H, W) -> (B, 2, H/4, W/4) flow in pixels / div_flow; H, W multiples of 64."""
         conv2 = self.conv2(self.conv1(inputs))
         conv3 = self.conv3_1(self.conv3(conv2))
-        conv4 = self.conv4_1(self.conv4(conv3))
-        conv5 = self.conv5_1(self.conv5(conv4))
-        conv6 = self.conv6_1(self.conv6(conv5))
-        skips = {6: conv6, 5: conv5, 4: conv4, 3: conv3, 2: conv2}
+        skips = {**encode_tail(self, conv3), 3: conv3, 2: conv2}
         return decode_flow(self, skips, with_inter_conv=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .submodules import add_decoder_modules, conv_block, decode_flow
+from .submodules import add_decoder_modules, add_encoder_tail, conv_block, decode_flow, encode_tail
 
 
 class FlowNetSD(nn.Module):
@@ -19,12 +19,7 @@ class FlowNetSD(nn.Module):
         self.conv2_1 = conv_block(128, 128)
         self.conv3 = conv_block(128, 256, stride=2)
         self.conv3_1 = conv_block(256, 256)
-        self.conv4 = conv_block(256, 512, stride=2)
-        self.conv4_1 = conv_block(512, 512)
-        self.conv5 = conv_block(512, 512, stride=2)
-        self.conv5_1 = conv_block(512, 512)
-        self.conv6 = conv_block(512, 1024, stride=2)
-        self.conv6_1 = conv_block(1024, 1024)
+        add_encoder_tail(self)
         add_decoder_modules(self, with_inter_conv=True, upsampler_bias=True)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -32,8 +27,5 @@ class FlowNetSD(nn.Module):
         conv1 = self.conv1_1(self.conv1(self.conv0(images)))
         conv2 = self.conv2_1(self.conv2(conv1))
         conv3 = self.conv3_1(self.conv3(conv2))
-        conv4 = self.conv4_1(self.conv4(conv3))
-        conv5 = self.conv5_1(self.conv5(conv4))
-        conv6 = self.conv6_1(self.conv6(conv5))
-        skips = {6: conv6, 5: conv5, 4: conv4, 3: conv3, 2: conv2}
+        skips = {**encode_tail(self, conv3), 3: conv3, 2: conv2}
         return decode_flow(self, skips, with_inter_conv=True)

@@ -77,6 +77,25 @@ def decode_flow(net: nn.Module, skips: dict[int, torch.Tensor], with_inter_conv:
 SKIP_CHANNELS = {5: 512, 4: 512, 3: 256, 2: 128}
 
 
+def add_encoder_tail(net: nn.Module) -> None:
+    """Create ``conv4 .. conv6_1``, the part of the encoder FlowNetC, FlowNetS and FlowNetSD share (256 -> 1024
+    channels, 1/8 -> 1/64 resolution), on ``net`` in checkpoint order."""
+    net.conv4 = conv_block(256, 512, stride=2)
+    net.conv4_1 = conv_block(512, 512)
+    net.conv5 = conv_block(512, 512, stride=2)
+    net.conv5_1 = conv_block(512, 512)
+    net.conv6 = conv_block(512, 1024, stride=2)
+    net.conv6_1 = conv_block(1024, 1024)
+
+
+def encode_tail(net: nn.Module, conv3: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Run the shared encoder tail on the (B, 256, H/8, W/8) features; returns the skips of levels 4, 5, 6."""
+    conv4 = net.conv4_1(net.conv4(conv3))
+    conv5 = net.conv5_1(net.conv5(conv4))
+    conv6 = net.conv6_1(net.conv6(conv5))
+    return {6: conv6, 5: conv5, 4: conv4}
+
+
 def add_decoder_modules(net: nn.Module, with_inter_conv: bool, upsampler_bias: bool) -> None:
     """Create the decoder modules of a FlowNet{C,S,SD} on ``net`` in checkpoint order.
 
