@@ -14,6 +14,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from util.html import HTMLPage
 from util.image import save_image, tensor2flow, tensor2im, tensor2label
+from util.video import as_rgb
 
 HTML_IMAGE_WIDTH = 256
 
@@ -30,7 +31,7 @@ def visuals_to_images(opt: argparse.Namespace, visuals: dict[str, torch.Tensor |
         input_image = tensor2im(label[..., :channels, :, :], normalize=opt.input_nc >= 3)
     if opt.use_instance:  # instance boundaries drawn in white on top of the labels, as in the reference
         edges = tensor2im(label[..., -1:, :, :], normalize=False)
-        input_image = np.where(edges[..., None] > 0, 255, gray_to_rgb(input_image)).astype(np.uint8)
+        input_image = np.where(edges[..., None] > 0, 255, as_rgb(input_image)).astype(np.uint8)
     images = {
         "input_image": input_image,
         "fake_image": tensor2im(visuals["fake_image"]),
@@ -43,11 +44,7 @@ def visuals_to_images(opt: argparse.Namespace, visuals: dict[str, torch.Tensor |
     if visuals.get("flow") is not None:
         images["flow"] = tensor2flow(visuals["flow"])
         images["weight"] = tensor2im(visuals["weight"], normalize=False)
-    return {name: gray_to_rgb(image) for name, image in images.items()}
-
-
-def gray_to_rgb(image: np.ndarray) -> np.ndarray:
-    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+    return {name: as_rgb(image) for name, image in images.items()}
 
 
 def format_losses(epoch: int, epoch_iter: int, seconds_per_item: float, losses: dict[str, float]) -> str:
