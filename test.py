@@ -26,7 +26,6 @@ from data import DataError, create_dataset
 from models.checkpoint import CheckpointError
 from models.inference import extra_scales_notice, generate, load_test_model
 from options import TestOptions
-from options.base_options import OptionsError
 from util.allocator import keep_freed_memory
 from util.device import select_device
 from util.html import HTMLPage
@@ -150,11 +149,7 @@ def one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = TestOptions()
-    try:
-        opt = options.parse(argv, save=False)
-    except OptionsError as error:
-        options.parser.error(str(error))
+    opt = TestOptions().parse_cli(argv, save=False)
     try:
         device = select_device(opt)
     except RuntimeError as error:

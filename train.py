@@ -20,8 +20,9 @@ from models.checkpoint import CheckpointError
 from models.schedule import ResumableSampler, SeededItems, sequence_length
 from models.trainer import DistributedContext, Trainer, training_state_path
 from options import TrainOptions
-from options.base_options import OptionsError, options_to_json, save_options
+from options.base_options import options_to_json, save_options
 from util.allocator import keep_freed_memory
+from util.atomic import write_atomically, write_text_atomically
 from util.device import select_device
 from util.logger import TrainingLogger, visuals_to_images
 
@@ -49,14 +50,9 @@ def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, epoc
     """Training state to a temporary name, renamed when complete, plus the reference's iter.txt."""
     path = training_state_path(opt, label)
     state = trainer.training_state(epoch, epoch_iter, total_steps, n_frames, options_to_json(opt))
-    tmp_path = path + ".tmp"
-    torch.save(state, tmp_path)
-    os.replace(tmp_path, path)
+    write_atomically(path, lambda temporary: torch.save(state, temporary))
     if label == "latest":
-        iter_path = os.path.join(opt.checkpoints_dir, opt.name, "iter.txt")
-        with open(iter_path + ".tmp", "w") as handle:
-            handle.write(f"{epoch},{epoch_iter}\n")
-        os.replace(iter_path + ".tmp", iter_path)
+        write_text_atomically(os.path.join(opt.checkpoints_dir, opt.name, "iter.txt"), f"{epoch},{epoch_iter}\n")
 
 
 def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -> tuple[int, int, int]:
@@ -184,12 +180,7 @@ def finish(progress: tqdm, logger: TrainingLogger, distributed: DistributedConte
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = TrainOptions()
-    try:
-        opt = parser.parse(argv, save=False, verbose=True)
-    except OptionsError as error:
-        parser.parser.error(str(error))
-    return train(opt)
+    return train(TrainOptions().parse_cli(argv, save=False))
 
 
 if __name__ == "__main__":

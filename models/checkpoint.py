@@ -4,11 +4,12 @@ holding the bare ``state_dict()`` of one network, so published vid2vid models an
 from __future__ import annotations
 
 import os
-import tempfile
 from argparse import Namespace
 
 import torch
 from torch import nn
+
+from util.atomic import write_atomically
 
 # single-frame generators live under fixed run names, always as 'latest' (as in the reference)
 CITY_SINGLE_DIR = "label2city_single"
@@ -43,15 +44,7 @@ def save_network(network: nn.Module, path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in network.state_dict().items()}
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=".pth", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    write_atomically(path, lambda temporary: torch.save(state, temporary))
 
 
 def check_state_dict(network: nn.Module, state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:

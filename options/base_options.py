@@ -14,6 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from util.atomic import write_text_atomically
+
 NO_OP = "[no-op: accepted for compatibility with the reference's scripts] "
 
 # The reference tests --resize_or_crop by substring (so 'ScaleHeight_and_scaledCrop' is a valid "scaledCrop
@@ -181,10 +183,11 @@ class BaseOptions:
             save_options(opt)
         return opt
 
-    def parse_cli(self, save: bool = True) -> argparse.Namespace:
-        """Parse sys.argv for a script: a bad value ends the program with argparse's one-line error."""
+    def parse_cli(self, argv: Sequence[str] | None = None, save: bool = True) -> argparse.Namespace:
+        """Parse ``argv`` (default sys.argv[1:]) for a script: a bad value ends the program with argparse's
+        one-line error."""
         try:
-            return self.parse(save=save)
+            return self.parse(argv, save=save)
         except OptionsError as error:
             self.parser.error(str(error))
 
@@ -268,9 +271,5 @@ def save_options(opt: argparse.Namespace) -> str:
     os.makedirs(folder, exist_ok=True)
     for file_name, text in (("opt.txt", format_options(opt)),
                             ("opt.json", json.dumps(options_to_json(opt), indent=2) + "\n")):
-        path = os.path.join(folder, file_name)
-        tmp_path = path + ".tmp"
-        with open(tmp_path, "w") as handle:
-            handle.write(text)
-        os.replace(tmp_path, path)
+        write_text_atomically(os.path.join(folder, file_name), text)
     return folder

@@ -13,7 +13,6 @@ and renamed, so an error leaves no partial output. See docs/FLOW.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data.image_folder import is_image_file  # noqa: E402
 from models.flow import FLOW_BACKENDS, build_flow_estimator  # noqa: E402
 from options.base_options import int_list  # noqa: E402
+from util.atomic import write_atomically  # noqa: E402
 from util.device import select_device  # noqa: E402
 from util.flow_eval import load_frame  # noqa: E402
 from util.flow_io import flow_to_color, write_flo  # noqa: E402
@@ -86,16 +86,6 @@ def check_frames(pairs: list[tuple[Path, Path]]) -> tuple[int, int]:
     return height, width
 
 
-def _write_atomically(path: Path, write) -> None:
-    """Call ``write(temporary_path)`` then rename onto ``path``, so ``path`` is never half-written."""
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def save_flow(out: Path, stem: str, flow: torch.Tensor, conf: torch.Tensor) -> list[Path]:
     """Write ``<stem>.flo``, ``<stem>_flow.png`` and ``<stem>_conf.png``; flow (2, H, W), conf (1, H, W)."""
     flow_array = flow.permute(1, 2, 0).cpu().numpy()  # (H, W, 2)
@@ -106,7 +96,7 @@ def save_flow(out: Path, stem: str, flow: torch.Tensor, conf: torch.Tensor) -> l
         out / f"{stem}_conf.png": lambda path: Image.fromarray(conf_array).save(path, format="PNG"),
     }
     for path, write in outputs.items():
-        _write_atomically(path, write)
+        write_atomically(path, write)
     return list(outputs)
 
 

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import dominate
 from dominate import tags
 
+from util.atomic import write_text_atomically
+
 
 class HTMLPage:
     """An HTML page written to ``<folder>/<file_name>``; ``refresh`` > 0 makes browsers reload it every N s."""
@@ -96,10 +98,7 @@ class HTMLPage:
     def save(self) -> str:
         """Write the page (atomically: temporary file + rename) and return its path."""
         os.makedirs(self.folder, exist_ok=True)
-        tmp_path = self.path + ".tmp"
-        with open(tmp_path, "w", encoding="utf-8") as handle:
-            handle.write(self.render())
-        os.replace(tmp_path, self.path)
+        write_text_atomically(self.path, self.render())
         return self.path
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from util.atomic import write_atomically
 from util.html import HTMLPage
 from util.image import save_image, tensor2flow, tensor2im, tensor2label
 from util.video import as_rgb
@@ -105,9 +106,7 @@ class TrainingLogger:
             return
         for name, image in images.items():
             path = os.path.join(self.image_dir, f"epoch{epoch:03d}_{name}.jpg")
-            tmp_path = os.path.join(self.image_dir, f".tmp_epoch{epoch:03d}_{name}.jpg")
-            save_image(image, tmp_path)
-            os.replace(tmp_path, path)
+            write_atomically(path, lambda temporary, image=image: save_image(image, temporary))
         self.write_page(list(images))
 
     def write_page(self, order: list[str]) -> str:
