@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 
-def instance_edges(instances: torch.Tensor) -> torch.Tensor:
+def instance_edges(instances: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """1 where the instance id differs from a 4-neighbour (both sides of a boundary), else 0.
 
-    instances: (..., H, W) integer-valued ids. Returns float tensor of the same shape.
+    instances: (..., H, W) integer-valued ids. Returns a ``dtype`` tensor of the same shape.
     """
     edges = torch.zeros_like(instances, dtype=torch.bool)
     horizontal = instances[..., :, 1:] != instances[..., :, :-1]
@@ -18,7 +18,7 @@ def instance_edges(instances: torch.Tensor) -> torch.Tensor:
     edges[..., :, :-1] |= horizontal
     edges[..., 1:, :] |= vertical
     edges[..., :-1, :] |= vertical
-    return edges.float()
+    return edges.to(dtype)
 
 
 def encode_labels(label_map: torch.Tensor, label_nc: int, instances: torch.Tensor | None = None) -> torch.Tensor:
@@ -29,8 +29,10 @@ def encode_labels(label_map: torch.Tensor, label_nc: int, instances: torch.Tenso
         label_nc: number of classes, 0 for continuous inputs.
         instances: (B, T, 1, H, W) instance ids, or None without ``--use_instance``.
     Returns:
-        (B, T, C, H, W), C = label_nc or input_nc, +1 (instance edges, last) with instances.
+        (B, T, C, H, W), C = label_nc or input_nc, +1 (instance edges, last) with instances; float64 when
+        ``label_map`` is float64 (the parity tests replay in double precision), else float32.
     """
+    dtype = torch.float64 if label_map.dtype == torch.float64 else torch.float32
     if label_map.dim() != 5:
         raise ValueError(f"label map must be (B, T, C, H, W), got {tuple(label_map.shape)}")
     if label_nc != 0:
@@ -43,12 +45,12 @@ def encode_labels(label_map: torch.Tensor, label_nc: int, instances: torch.Tenso
                 f"got range [{int(indices.min())}, {int(indices.max())}]"
             )
         b, t, _, h, w = label_map.shape
-        encoded = torch.zeros(b, t, label_nc, h, w, device=label_map.device, dtype=torch.float32)
+        encoded = torch.zeros(b, t, label_nc, h, w, device=label_map.device, dtype=dtype)
         encoded.scatter_(2, indices, 1.0)
     else:
-        encoded = label_map.float()
+        encoded = label_map.to(dtype)
     if instances is not None:
-        encoded = torch.cat([encoded, instance_edges(instances)], dim=2)
+        encoded = torch.cat([encoded, instance_edges(instances, dtype)], dim=2)
     return encoded
 
 

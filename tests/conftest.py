@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-torch.set_num_threads(2)
+# two threads, or fewer when OMP_NUM_THREADS says so (`OMP_NUM_THREADS=1 make test`)
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+torch.set_num_threads(max(1, min(2, int(os.environ["OMP_NUM_THREADS"]))))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO_ROOT / "tests" / "data" / "reference"
