@@ -16,13 +16,13 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from data import DataError, create_dataloader, create_dataset
-from models.checkpoint import CheckpointError
+from models.checkpoint import CheckpointError, iter_file_path, read_checkpoint, save_checkpoint, training_state_path
 from models.schedule import ResumableSampler, SeededItems, sequence_length
-from models.trainer import DistributedContext, Trainer, training_state_path
+from models.trainer import DistributedContext, Trainer
 from options import TrainOptions
 from options.base_options import options_to_json, save_options
 from util.allocator import keep_freed_memory
-from util.atomic import write_atomically, write_text_atomically
+from util.atomic import write_text_atomically
 from util.device import select_device
 from util.logger import TrainingLogger, visuals_to_images
 
@@ -50,9 +50,9 @@ def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, epoc
     """Training state to a temporary name, renamed when complete, plus the reference's iter.txt."""
     path = training_state_path(opt, label)
     state = trainer.training_state(epoch, epoch_iter, total_steps, n_frames, options_to_json(opt))
-    write_atomically(path, lambda temporary: torch.save(state, temporary))
+    save_checkpoint(state, path)
     if label == "latest":
-        write_text_atomically(os.path.join(opt.checkpoints_dir, opt.name, "iter.txt"), f"{epoch},{epoch_iter}\n")
+        write_text_atomically(iter_file_path(opt), f"{epoch},{epoch_iter}\n")
 
 
 def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -> tuple[int, int, int]:
@@ -60,13 +60,16 @@ def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -
     for a run with only the reference's per-network files, from them and iter.txt (optimizers start afresh)."""
     path = training_state_path(opt, opt.which_epoch)
     if os.path.isfile(path):
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_checkpoint(path, "training state", "remove it to resume from the per-network files, or "
+                                "restart without --continue_train")
+        if not isinstance(state, dict):
+            raise CheckpointError(f"training state {path} holds a {type(state).__name__}, not a training state")
         trainer.set_epoch(state["epoch"])
         trainer.load_training_state(state, path)
         logger.message(f"Resuming from epoch {state['epoch']} at iteration {state['epoch_iter']} ({path})")
         return state["epoch"], state["epoch_iter"], state["total_steps"]
     epoch, epoch_iter = 1, 0
-    iter_path = os.path.join(opt.checkpoints_dir, opt.name, "iter.txt")
+    iter_path = iter_file_path(opt)
     if opt.which_epoch != "latest":
         epoch = int(opt.which_epoch) + 1
     elif os.path.isfile(iter_path):

@@ -38,6 +38,7 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from models.checkpoint import read_checkpoint  # noqa: E402
 from util.allocator import keep_freed_memory  # noqa: E402
 
 CONFIGS = {
@@ -266,7 +267,7 @@ def main() -> int:
             for dtype in dtypes:
                 out_path = os.path.join(tmp, f"{size}_{dtype}.pt")
                 row = run_child(size, dtype, args.repeats, args.threads, out_path)
-                outputs[(size, dtype)] = torch.load(out_path, weights_only=True)
+                outputs[(size, dtype)] = read_checkpoint(out_path, "benchmark output")
                 rows.append(row)
                 print(f"{CONFIGS[size]['name']} {dtype}: {row['median_s']:.2f} s/frame "
                       f"(calls {', '.join(f'{t:.2f}' for t in row['timed_s'])}; warm-up {row['warmup_s']:.2f}); "

@@ -1,10 +1,19 @@
-"""Per-network checkpoint files in the reference layout: ``<checkpoints_dir>/<name>/<epoch>_net_<label>.pth``
-holding the bare ``state_dict()`` of one network, so published vid2vid models and ours interchange."""
+"""Every checkpoint file goes through this module: names, the one ``torch.load``, the one strict check, saving.
+
+Network files keep the reference layout, ``<checkpoints_dir>/<name>/<epoch>_net_<label>.pth`` holding the bare
+``state_dict()`` of one network, so published vid2vid models and ours interchange. Beside them a run keeps
+``<epoch>_training_state.pth`` (exact resume), ``iter.txt`` (the reference's resume point) and ``opt.json``.
+Loading is always ``weights_only=True``; a file that is missing, empty, truncated, not a PyTorch file or carries
+code is one `CheckpointError` line naming the file and the fix, with none of torch's own text.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from argparse import Namespace
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -15,10 +24,20 @@ from util.atomic import write_atomically
 CITY_SINGLE_DIR = "label2city_single"
 FACE_SINGLE_DIR = "edge2face_single"
 OPTIONAL_BUFFER_SUFFIX = "num_batches_tracked"  # absent from files written by PyTorch 0.4.0
+MAX_KEYS_LISTED = 5
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file does not match the network it is loaded into."""
+    """A checkpoint file cannot be read or does not match the network it is loaded into."""
+
+
+# ---------------------------------------------------------------------------------------------- file names
+def run_dir(opt: Namespace) -> str:
+    return os.path.normpath(os.path.join(opt.checkpoints_dir, opt.name))
+
+
+def network_file_name(label: str, epoch_label: str | int) -> str:
+    return f"{epoch_label}_net_{label}.pth"
 
 
 def network_checkpoint_path(opt: Namespace, label: str, epoch_label: str | int | None = None) -> str:
@@ -36,62 +55,178 @@ def network_checkpoint_path(opt: Namespace, label: str, epoch_label: str | int |
             path = os.path.join(opt.checkpoints_dir, FACE_SINGLE_DIR, f"latest_net_{suffix}.pth")
         return os.path.normpath(path)
     epoch = opt.which_epoch if epoch_label is None else epoch_label
-    return os.path.normpath(os.path.join(opt.checkpoints_dir, opt.name, f"{epoch}_net_{label}.pth"))
+    return os.path.join(run_dir(opt), network_file_name(label, epoch))
+
+
+def training_state_path(opt: Namespace, epoch_label: str | int) -> str:
+    return os.path.join(run_dir(opt), f"{epoch_label}_training_state.pth")
+
+
+def iter_file_path(opt: Namespace) -> str:
+    """The reference's resume point, ``<epoch>,<iteration>``."""
+    return os.path.join(run_dir(opt), "iter.txt")
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def read_checkpoint(path: str | os.PathLike, what: str = "checkpoint", fix: str = "re-download or re-save it",
+                    mmap: bool = False) -> object:
+    """The project's one ``torch.load`` (``weights_only=True``; memory-mapped when asked and the format allows).
+
+    Raises FileNotFoundError (missing) or CheckpointError (empty, truncated, not a PyTorch file, or carrying
+    Python objects beyond tensors and plain containers), each one line with ``what``, the path and ``fix``.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what} not found at '{path}': {fix}")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"{what} {path} is empty (0 bytes), probably an interrupted copy: {fix}")
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
+            warnings.simplefilter("ignore")
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+            except RuntimeError as error:
+                if not mmap or "mmap" not in str(error) and "zip" not in str(error):
+                    raise
+                return torch.load(path, map_location="cpu", weights_only=True)  # legacy (PyTorch < 1.6) format
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" in str(error):  # a class or function the file needs to rebuild itself
+            raise CheckpointError(
+                f"{what} {path} holds Python objects besides tensors, so loading it could run code; it is refused. "
+                f"Re-save only the tensors (a state_dict) where it was made, or {fix}"
+            ) from None
+        raise CheckpointError(f"{what} {path} is not a PyTorch checkpoint (unreadable pickle): {fix}") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, ImportError) as error:
+        raise CheckpointError(
+            f"{what} {path} is truncated or not a PyTorch checkpoint ({type(error).__name__}): {fix}"
+        ) from None
+
+
+def read_state_dict(path: str | os.PathLike, what: str = "checkpoint", fix: str = "re-download or re-save it",
+                    mmap: bool = False) -> dict[str, torch.Tensor]:
+    """`read_checkpoint` of a file that must hold a bare state_dict (name -> tensor)."""
+    state = read_checkpoint(path, what, fix, mmap)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{what} {os.fspath(path)} is not a state_dict of tensors (expected one network's "
+                              f"weights): {fix}")
+    return state
+
+
+# ---------------------------------------------------------------------------------------------- strict check
+@dataclass(frozen=True)
+class CheckpointHints:
+    """Which flags shape which part of a network, declared by the network class (``checkpoint_hints``), so a
+    mismatch names the flag that probably differs.
+
+    input_layers: key prefix of a layer that reads the network input -> flags setting its input channels.
+    branches: (flag, description, key prefixes) of optional parts that a flag adds or removes.
+    width: flags setting channel widths; depth: flags setting the number of layers/blocks.
+    """
+
+    input_layers: dict[str, str] = field(default_factory=dict)
+    branches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    width: str = "the width flags (--ngf / --ndf)"
+    depth: str = "the architecture flags the checkpoint was trained with"
+
+
+def structure_hint(network: nn.Module, missing: list[str], unexpected: list[str], mismatched: list[str],
+                   state: dict[str, torch.Tensor]) -> str:
+    """The flags that most likely differ, from the network's declared `CheckpointHints`."""
+    hints: CheckpointHints = getattr(network, "checkpoint_hints", None) or CheckpointHints()
+    differing = missing + unexpected
+    if differing and not mismatched:
+        for flag, what, prefixes in hints.branches:
+            if all(key.startswith(prefixes) for key in differing):
+                in_file = any(key.startswith(prefixes) for key in state)
+                return f"{flag} (the checkpoint {'has' if in_file else 'lacks'} the {what})"
+        return hints.depth
+    key = mismatched[0]
+    file_shape, net_shape = tuple(state[key].shape), tuple(network.state_dict()[key].shape)
+    for prefix, flags in hints.input_layers.items():
+        is_input = key.startswith(prefix) and key.endswith("weight") and len(net_shape) == 4
+        if is_input and file_shape[0] == net_shape[0] and file_shape[1:2] != net_shape[1:2]:
+            return flags
+    return hints.width
+
+
+def listed(keys: list[str]) -> str:
+    more = f" (+{len(keys) - MAX_KEYS_LISTED} more)" if len(keys) > MAX_KEYS_LISTED else ""
+    return ", ".join(keys[:MAX_KEYS_LISTED]) + more
+
+
+def check_state_dict(network: nn.Module, state: dict[str, torch.Tensor], source: str,
+                     label: str | None = None) -> dict[str, torch.Tensor]:
+    """The one strict check: return ``state`` ready for ``load_state_dict(strict=True, assign=...)``.
+
+    Raises CheckpointError, one line: the missing / unexpected / mis-shaped keys (first few of each), the key
+    counts, and the flags that probably differ (`structure_hint`). The only tolerated absence is a norm layer's
+    ``num_batches_tracked`` (PyTorch 0.4 files; filled with 0, it is only a counter). Values take the network's
+    dtypes.
+    """
+    expected = network.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith(OPTIONAL_BUFFER_SUFFIX)]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or mismatched:
+        problems = []
+        if mismatched:
+            problems.append("shape mismatches: " + "; ".join(
+                f"{k} has shape {tuple(state[k].shape)} in the file but {tuple(expected[k].shape)} in the network"
+                for k in mismatched[:MAX_KEYS_LISTED]))  # fmt: skip
+        if missing:
+            problems.append(f"missing keys: {listed(missing)}")
+        if unexpected:
+            problems.append(f"unexpected keys: {listed(unexpected)}")
+        name = f"{label} ({type(network).__name__})" if label else type(network).__name__
+        raise CheckpointError(
+            f"checkpoint {source} does not match {name}: {' | '.join(problems)}; {len(state)} keys in the file, "
+            f"{len(expected)} in the network; check {structure_hint(network, missing, unexpected, mismatched, state)}"
+        )
+    ready = {}
+    for key, reference in expected.items():
+        value = state.get(key)
+        ready[key] = torch.zeros((), dtype=reference.dtype) if value is None else value.to(reference.dtype)
+    return ready
+
+
+def load_state_dict_strict(network: nn.Module, state: dict[str, torch.Tensor], source: str = "<state_dict>",
+                           label: str | None = None) -> None:
+    """Strict load of an in-memory state_dict (see `check_state_dict`); a network on the meta device takes
+    the tensors themselves (no copy)."""
+    on_meta = any(t.is_meta for t in [*network.parameters(), *network.buffers()])
+    network.load_state_dict(check_state_dict(network, state, source, label), strict=True, assign=on_meta)
+
+
+def load_network(network: nn.Module, path: str, label: str | None = None,
+                 fix: str = "check --checkpoints_dir, --name and --which_epoch", mmap: bool = False) -> None:
+    """Strictly load a reference-format network file into ``network``."""
+    load_state_dict_strict(network, read_state_dict(path, "checkpoint", fix, mmap), path, label)
+
+
+def load_network_leniently(network: nn.Module, path: str, label: str) -> str:
+    """``--load_pretrain``: load the tensors whose name and shape match, keep the rest; one report line."""
+    saved = read_state_dict(path, "--load_pretrain checkpoint", "point --load_pretrain at a run folder")
+    own = network.state_dict()
+    usable = {k: v for k, v in saved.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    network.load_state_dict(usable, strict=False)
+    missing = [k for k in own if k not in usable]
+    ignored = [k for k in saved if k not in usable]
+    line = f"{label}: loaded {len(usable)}/{len(own)} tensors from {path}"
+    if missing:
+        line += f"; not in the file or other shape (initialised): {', '.join(missing)}"
+    if ignored:
+        line += f"; in the file but unused: {', '.join(ignored)}"
+    return line
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def save_checkpoint(obj: object, path: str) -> None:
+    """``torch.save`` to a temporary file in the same folder, renamed when complete (crash-safe)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomically(path, lambda temporary: torch.save(obj, temporary))
 
 
 def save_network(network: nn.Module, path: str) -> None:
-    """Write ``network.state_dict()`` (tensors moved to CPU) atomically: temp file in the same folder + rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    state = {key: value.detach().cpu() for key, value in network.state_dict().items()}
-    write_atomically(path, lambda temporary: torch.save(state, temporary))
+    """Write ``network.state_dict()`` (tensors moved to CPU) atomically."""
+    save_checkpoint({key: value.detach().cpu() for key, value in network.state_dict().items()}, path)
 
-
-def check_state_dict(network: nn.Module, state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
-    """Validate ``state`` against ``network`` strictly; return it completed with the tolerated absences.
-
-    Raises CheckpointError naming every missing / unexpected key and every shape mismatch. The only accepted
-    absence is a norm layer's ``num_batches_tracked`` (filled with the network's current value).
-    """
-    expected = network.state_dict()
-    missing = [k for k in expected if k not in state]
-    tolerated = [k for k in missing if k.endswith(OPTIONAL_BUFFER_SUFFIX)]
-    missing = [k for k in missing if k not in tolerated]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [
-        f"{k}: file {tuple(state[k].shape)} vs network {tuple(expected[k].shape)}"
-        for k in expected
-        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {', '.join(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {', '.join(unexpected)}")
-    if mismatched:
-        problems.append(f"shape mismatches: {'; '.join(mismatched)}")
-    if problems:
-        raise CheckpointError(f"checkpoint {source} does not match {type(network).__name__}: " + " | ".join(problems))
-    completed = dict(state)
-    for key in tolerated:
-        completed[key] = expected[key]
-    return completed
-
-
-def load_state_dict_strict(network: nn.Module, state: dict[str, torch.Tensor], source: str = "<state_dict>") -> None:
-    """Strict load of an in-memory state_dict (see `check_state_dict`)."""
-    network.load_state_dict(check_state_dict(network, state, source), strict=True)
-
-
-def load_network(network: nn.Module, path: str) -> None:
-    """Strictly load a reference-format checkpoint file into ``network`` (``weights_only=True``)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint {path} not found (check --checkpoints_dir, --name and --which_epoch)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zip, pickle garbage, objects that weights_only refuses
-        raise CheckpointError(f"cannot read checkpoint {path} ({type(error).__name__}): the file is corrupt or not "
-                              "a weights-only PyTorch state_dict; re-download or re-save it") from error
-    if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a state_dict")
-    load_state_dict_strict(network, state, path)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.checkpoint import check_state_dict
+from models.checkpoint import check_state_dict, read_checkpoint, read_state_dict
 from models.flownet2 import FlowNet2, resample2d
 
 FLOW_BACKENDS = ("flownet2", "raft", "dis")
@@ -165,16 +165,9 @@ def load_flownet2(checkpoint: str | Path | None = None, device: torch.device | s
         CheckpointError: the state_dict does not match FlowNet2 (names the file and the missing/unexpected keys).
     """
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_FLOWNET2_CHECKPOINT
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"FlowNet2 checkpoint not found at '{path}': this is NVIDIA's FlowNet2_checkpoint.pth.tar from the "
-            f"flownet2-pytorch project; run python scripts/download_flownet2.py, put it there by hand, pass "
-            f"--flownet_checkpoint PATH, or use --flow_net dis|raft"
-        )
-    try:
-        container = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt/foreign files; re-raise with the path
-        raise ValueError(f"cannot read FlowNet2 checkpoint '{path}' with weights_only=True: {error}") from error
+    fix = ("run python scripts/download_flownet2.py, put NVIDIA's FlowNet2_checkpoint.pth.tar (flownet2-pytorch) "
+           "there by hand, pass --flownet_checkpoint PATH, or use --flow_net dis|raft")
+    container = read_checkpoint(path, "FlowNet2 checkpoint", fix)
     if not isinstance(container, dict) or not isinstance(container.get("state_dict"), dict):
         found = sorted(container)[:10] if isinstance(container, dict) else type(container).__name__
         raise ValueError(f"'{path}' is not a FlowNet2 checkpoint: expected a dict with key 'state_dict', got {found}")
@@ -182,9 +175,8 @@ def load_flownet2(checkpoint: str | Path | None = None, device: torch.device | s
 
     with torch.device("meta"):  # no 650 MB random init that the checkpoint would overwrite anyway
         network = FlowNet2(correlation_method=correlation_method)
-    check_state_dict(network, state_dict, str(path))
-    state_dict = {key: value.float().contiguous() for key, value in state_dict.items()}
-    network.load_state_dict(state_dict, strict=True, assign=True)
+    state_dict = check_state_dict(network, state_dict, str(path), "FlowNet2")
+    network.load_state_dict({key: value.contiguous() for key, value in state_dict.items()}, strict=True, assign=True)
     return network.to(device).eval().requires_grad_(False)
 
 
@@ -230,15 +222,11 @@ def load_raft(weights: str | Path | None = None, device: torch.device | str = "c
     from torchvision.models.optical_flow import raft_large
 
     path = Path(weights) if weights is not None else raft_weights_path()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"RAFT weights not found at '{path}': on a machine with internet run `python -c \"from "
-            f"torchvision.models.optical_flow import raft_large, Raft_Large_Weights; "
-            f"raft_large(weights=Raft_Large_Weights.DEFAULT)\"` and copy the file there, or use "
-            f"--flow_net flownet2|dis instead"
-        )
+    fix = ("on a machine with internet run `python -c \"from torchvision.models.optical_flow import raft_large, "
+           "Raft_Large_Weights; raft_large(weights=Raft_Large_Weights.DEFAULT)\"` and copy the file there, or use "
+           "--flow_net flownet2|dis instead")
+    state_dict = read_state_dict(path, "RAFT weights", fix)
     network = raft_large(weights=None)
-    state_dict = torch.load(path, map_location="cpu", weights_only=True)
     network.load_state_dict(check_state_dict(network, state_dict, str(path)), strict=True)
     return network.to(device)
 

@@ -15,14 +15,14 @@ from argparse import Namespace
 from collections.abc import Iterable, Iterator
 
 import torch
-from torch import nn
 
 from .checkpoint import (
     CITY_SINGLE_DIR,
     FACE_SINGLE_DIR,
-    OPTIONAL_BUFFER_SUFFIX,
     CheckpointError,
+    load_network,
     network_checkpoint_path,
+    run_dir,
 )
 from .generator_model import GeneratorModel
 
@@ -46,15 +46,15 @@ def expected_files(opt: Namespace, model: GeneratorModel) -> dict[str, str]:
 
 def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
     """Raise FileNotFoundError with the likely cause (folder, epoch, scale count, single-frame G)."""
-    run_dir = os.path.normpath(os.path.join(opt.checkpoints_dir, opt.name))
-    if not os.path.isdir(run_dir):
+    folder = run_dir(opt)
+    if not os.path.isdir(folder):
         raise FileNotFoundError(
-            f"checkpoint folder {run_dir} not found: download the published models with `{DOWNLOAD_HINT}` "
+            f"checkpoint folder {folder} not found: download the published models with `{DOWNLOAD_HINT}` "
             "or point --checkpoints_dir/--name at a trained run"
         )
     g0 = files["G0"]
     if not os.path.isfile(g0):
-        found = glob.glob(os.path.join(run_dir, "*_net_G0.pth"))
+        found = glob.glob(os.path.join(folder, "*_net_G0.pth"))
         epochs = sorted(os.path.basename(p)[: -len("_net_G0.pth")] for p in found)
         available = f"available --which_epoch values: {', '.join(epochs)}" if epochs else "no *_net_G0.pth there"
         raise FileNotFoundError(f"checkpoint {g0} not found ({available})")
@@ -66,7 +66,7 @@ def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
             present = count_scales(opt)
             raise FileNotFoundError(
                 f"checkpoint {path} not found: --n_scales_spatial {opt.n_scales_spatial} needs G0..G"
-                f"{opt.n_scales_spatial - 1} but {run_dir} has {present} scale(s); use --n_scales_spatial {present}"
+                f"{opt.n_scales_spatial - 1} but {folder} has {present} scale(s); use --n_scales_spatial {present}"
             )
         folder = CITY_SINGLE_DIR if CITY_SINGLE_DIR in path else FACE_SINGLE_DIR
         raise FileNotFoundError(
@@ -81,94 +81,6 @@ def count_scales(opt: Namespace) -> int:
     while os.path.isfile(network_checkpoint_path(opt, f"G{n}")):
         n += 1
     return n
-
-
-def flag_hint(label: str, key: str, problem: str, file_shape: tuple = (), net_shape: tuple = ()) -> str:
-    """The flags that most likely differ from the ones the checkpoint was trained with."""
-    if label == "G_single":
-        return ("--loadSize (picks latest_net_G_{512,1024,2048}.pth) / --n_blocks / --n_local_enhancers / "
-                "--n_blocks_local / --label_nc")
-    if label == "E_single":
-        return "--output_nc (the face feature encoder takes the real frames)"
-    if problem == "shape":
-        first_convs = ("model_down_seg", "indv_down", "model_down_img")
-        input_conv = key.endswith(".1.weight") and key.split(".")[0] in first_convs
-        if input_conv and len(file_shape) == 4 and file_shape[0] == net_shape[0] and file_shape[1] != net_shape[1]:
-            if key.startswith("model_down_img"):
-                return "--n_frames_G / --output_nc (previous-frame input channels)"
-            return "--label_nc / --input_nc / --use_instance / --n_frames_G (label input channels)"
-        scales = " / --n_scales_spatial (finer scales use ngf/2^s)" if label != "G0" else ""
-        return f"--ngf / --n_downsample_G{scales}"
-    return f"--n_downsample_G / {'--n_blocks' if label == 'G0' else '--n_blocks_local'} / --ngf / --fg / --no_flow"
-
-
-def branch_hint(missing: list[str], unexpected: list[str], file_keys: list[str]) -> str | None:
-    """A whole optional branch present on one side only: the fg branch (--fg) or the flow heads (--no_flow)."""
-    branches = {
-        "--fg": ("foreground branch", lambda k: k.startswith("indv_")),
-        "--no_flow": ("flow heads", lambda k: "flow" in k.split(".")[0] or k.startswith("model_final_w")),
-    }
-    differing = missing + unexpected
-    for flag, (what, in_branch) in branches.items():
-        if differing and all(in_branch(k) for k in differing):
-            in_file = any(in_branch(k) for k in file_keys)
-            return f"{flag} (the checkpoint {'has' if in_file else 'lacks'} the {what})"
-    return None
-
-
-def match_state_dict(network: nn.Module, state: dict[str, torch.Tensor], label: str, path: str) -> dict:
-    """Check ``state`` against ``network`` strictly and return it ready for ``load_state_dict(assign=True)``.
-
-    Raises CheckpointError: one line naming the first missing / unexpected / mis-shaped key and the flag that
-    probably differs. A norm layer's absent ``num_batches_tracked`` (PyTorch 0.4 files) is filled with 0.
-    """
-    expected = network.state_dict()
-    missing = [k for k in expected if k not in state and not k.endswith(OPTIONAL_BUFFER_SUFFIX)]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
-    if missing or unexpected or mismatched:
-        counts = f"{len(state)} keys in the file, {len(expected)} in the network built from your flags"
-        shapes: tuple = ()
-        if mismatched:
-            key, kind = mismatched[0], "shape"
-            shapes = (tuple(state[key].shape), tuple(expected[key].shape))
-            first = f"{key} has shape {tuple(state[key].shape)} in the file but {tuple(expected[key].shape)} here"
-        elif missing:
-            key, kind = missing[0], "missing"
-            first = f"missing key {key} ({len(missing)} missing)"
-        else:
-            key, kind = unexpected[0], "unexpected"
-            first = f"unexpected key {key} ({len(unexpected)} unexpected)"
-        whole_branch = None
-        if not mismatched and label not in ("G_single", "E_single"):
-            whole_branch = branch_hint(missing, unexpected, list(state))
-        hint = whole_branch or flag_hint(label, key, kind, *shapes)
-        raise CheckpointError(
-            f"checkpoint {path} does not match {label} ({type(network).__name__}) built from your flags: {first}; "
-            f"{counts}; check {hint}"
-        )
-    ready = {}
-    for key, reference in expected.items():
-        value = state.get(key)
-        if value is None:  # tolerated num_batches_tracked
-            value = torch.zeros((), dtype=reference.dtype)
-        ready[key] = value.to(reference.dtype)
-    return ready
-
-
-def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """``torch.load`` (weights only), memory-mapped when the file format allows it (not for PyTorch 0.4 files)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError as error:
-        if "mmap" not in str(error) and "zipfile" not in str(error):
-            raise CheckpointError(f"cannot read checkpoint {path}: {error}") from error
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # unpickling errors of corrupt or foreign files
-        raise CheckpointError(f"cannot read checkpoint {path}: {str(error).splitlines()[0]}") from error
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"checkpoint {path} is not a state_dict of tensors (expected the bare network weights)")
-    return state
 
 
 def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> GeneratorModel:
@@ -189,8 +101,7 @@ def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> Gener
     files = expected_files(opt, model)
     check_files_exist(opt, files)
     for label, network in model.networks().items():
-        state = match_state_dict(network, read_state_dict(files[label]), label, files[label])
-        network.load_state_dict(state, strict=True, assign=True)
+        load_network(network, files[label], label, mmap=True)
     left_on_meta = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left_on_meta:
         raise CheckpointError(f"no weights were loaded for {', '.join(left_on_meta[:3])}")

@@ -25,7 +25,14 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .checkpoint import check_state_dict, load_network, network_checkpoint_path, save_network
+from .checkpoint import (
+    load_network,
+    load_network_leniently,
+    load_state_dict_strict,
+    network_checkpoint_path,
+    network_file_name,
+    save_network,
+)
 from .discriminator_model import DiscriminatorModel
 from .flow import build_flow_estimator
 from .generator_model import GeneratorModel
@@ -51,10 +58,6 @@ class DistributedContext:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def training_state_path(opt: argparse.Namespace, epoch_label: str | int) -> str:
-    return os.path.join(opt.checkpoints_dir, opt.name, f"{epoch_label}_training_state.pth")
 
 
 def split_clip(data: dict, opt: argparse.Namespace, device: torch.device
@@ -274,7 +277,7 @@ class Trainer:
         for label, network in self.networks().items():
             if label not in state["networks"]:
                 raise ValueError(f"{source} has no weights for network {label}; was it written with other options?")
-            network.load_state_dict(check_state_dict(network, state["networks"][label], f"{source}:{label}"))
+            load_state_dict_strict(network, state["networks"][label], source, label)
         for name, optimizer in self.optimizers().items():
             if name == "G" and state["g_optimizer_all_scales"] != self.all_scales:
                 print("notice: the G optimizer now covers all scales (--niter_fix_global ended); its state starts "
@@ -293,7 +296,7 @@ class Trainer:
     def load_networks(self, epoch_label: str) -> None:
         """Strictly load the reference's per-network files of this run (resuming a run without a state file)."""
         for label, network in self.networks().items():
-            load_network(network, network_checkpoint_path(self.opt, label, epoch_label))
+            load_network(network, network_checkpoint_path(self.opt, label, epoch_label), label)
 
     def load_pretrained(self, folder: str, epoch_label: str) -> list[str]:
         """Initialise from another run's ``<epoch>_net_<label>.pth`` files, leniently: tensors whose name and
@@ -301,22 +304,11 @@ class Trainer:
         this run's coarsest scale). Returns one report line per network."""
         report = []
         for label, network in self.networks().items():
-            path = os.path.join(folder, f"{epoch_label}_net_{label}.pth")
+            path = os.path.join(folder, network_file_name(label, epoch_label))
             if not os.path.isfile(path):
                 if label == "G0":
                     raise FileNotFoundError(f"--load_pretrain {folder}: {path} not found; the generator G0 must exist")
                 report.append(f"{label}: no {os.path.basename(path)}, kept its initialisation")
                 continue
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            own = network.state_dict()
-            usable = {k: v for k, v in saved.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
-            network.load_state_dict(usable, strict=False)
-            missing = [k for k in own if k not in usable]
-            ignored = [k for k in saved if k not in usable]
-            line = f"{label}: loaded {len(usable)}/{len(own)} tensors from {path}"
-            if missing:
-                line += f"; not in the file or other shape (initialised): {', '.join(missing)}"
-            if ignored:
-                line += f"; in the file but unused: {', '.join(ignored)}"
-            report.append(line)
+            report.append(load_network_leniently(network, path, label))
         return report

@@ -252,10 +252,10 @@ def test_error_missing_checkpoint_folder(tmp_path, capsys) -> None:
         (["--which_epoch", "7"], ["7_net_G0.pth not found", "available --which_epoch values: latest"]),
         (["--ngf", "16"], ["indv_down.1.weight has shape (8, 27, 7, 7) in the file but (16, 27, 7, 7)",
                            "--ngf"]),
-        (["--n_blocks", "4"], ["missing key indv_res.2.conv_block.1.weight", "--n_blocks"]),
+        (["--n_blocks", "4"], ["missing keys: indv_res.2.conv_block.1.weight", "--n_blocks"]),
         (["--label_nc", "9"], ["indv_down.1.weight has shape (8, 27, 7, 7) in the file but (8, 30, 7, 7)",
                                "--label_nc"]),
-        (["--no_flow"], ["unexpected key model_res_flow", "--no_flow (the checkpoint has the flow heads)"]),
+        (["--no_flow"], ["unexpected keys: model_res_flow", "--no_flow (the checkpoint has the flow heads)"]),
         (["--fg", "--fg_labels", "2"], []),  # same flags: succeeds (sanity check of the parametrisation)
     ],
 )
@@ -272,7 +272,7 @@ def test_error_checkpoint_without_fg_branch(tmp_path, capsys) -> None:
     argv = tiny_setup(tmp_path, {"s": 3})
     flags = [a for a in argv if a != "--fg"]
     code, _, err = run_main([*flags, "--use_real_img"], capsys)
-    assert_failed_cleanly(code, err, tmp_path, "unexpected key indv_",
+    assert_failed_cleanly(code, err, tmp_path, "unexpected keys: indv_",
                           "--fg (the checkpoint has the foreground branch)")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checkpoint import CheckpointHints
 from .blocks import NormLayer
 
 MAX_NDF_PER_SCALE = 64  # widest first layer of any sub-discriminator
@@ -46,6 +47,11 @@ class MultiscaleDiscriminator(nn.Module):
     forward: (B, input_nc, H, W) -> list over scales (full resolution first) of lists of stage outputs
     (all n_layers+2 stages with feature matching, else only the final (B, 1, h, w) patch prediction).
     """
+
+    checkpoint_hints = CheckpointHints(
+        width="--ndf / --num_D / the input channels (--label_nc / --input_nc / --use_instance / --output_nc)",
+        depth="--num_D / --n_layers_D / --no_ganFeat",
+    )
 
     def __init__(
         self,

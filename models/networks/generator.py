@@ -12,10 +12,18 @@ import copy
 import torch
 from torch import nn
 
+from ..checkpoint import CheckpointHints
 from .blocks import NormLayer, downsample_convs, input_conv7, output_conv7, resnet_blocks, upsample_convs
 from .warp import warp
 
 FLOW_SCALE = 20.0  # the flow head predicts flow / 20 px at scale 0
+FLOW_HEADS = ("model_res_flow", "model_up_flow", "model_final_flow", "model_final_w")
+INPUT_LAYERS = {
+    "model_down_seg.1.": "--label_nc / --input_nc / --use_instance / --n_frames_G (label input channels)",
+    "indv_down.1.": "--label_nc / --input_nc / --use_instance / --n_frames_G (label input channels)",
+    "model_down_img.1.": "--n_frames_G / --output_nc (previous-frame input channels)",
+}
+BRANCHES = (("--fg", "foreground branch", ("indv_",)), ("--no_flow", "flow heads", FLOW_HEADS))
 
 
 def compose_outputs(
@@ -60,6 +68,11 @@ class CompositeGenerator(nn.Module):
         use_fg: build the foreground branch (``--fg``).
         no_flow: drop the flow/weight heads (``--no_flow``).
     """
+
+    checkpoint_hints = CheckpointHints(
+        INPUT_LAYERS, BRANCHES, width="--ngf / --n_downsample_G",
+        depth="--n_downsample_G / --n_blocks / --ngf / --fg / --no_flow",
+    )  # fmt: skip
 
     def __init__(
         self,

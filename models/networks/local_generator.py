@@ -12,12 +12,18 @@ import copy
 import torch
 from torch import nn
 
+from ..checkpoint import CheckpointHints
 from .blocks import NormLayer, downsample_convs, input_conv7, output_conv7, resnet_blocks, upsample_convs
-from .generator import FLOW_SCALE, compose_outputs
+from .generator import BRANCHES, FLOW_SCALE, INPUT_LAYERS, compose_outputs
 
 
 class CompositeLocalGenerator(nn.Module):
     """Generator of spatial scale ``scale`` >= 1 (see `CompositeGenerator` for the argument meanings)."""
+
+    checkpoint_hints = CheckpointHints(
+        INPUT_LAYERS, BRANCHES, width="--ngf / --n_downsample_G / --n_scales_spatial (finer scales use ngf/2^s)",
+        depth="--n_blocks_local / --ngf / --fg / --no_flow",
+    )  # fmt: skip
 
     def __init__(
         self,

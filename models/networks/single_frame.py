@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checkpoint import CheckpointHints
 from .blocks import NormLayer, downsample_convs, input_conv7, output_conv7, resnet_blocks, upsample_convs
 
 MAX_CHANNELS = 1024
@@ -29,6 +30,12 @@ def global_generator_layers(
 class GlobalGenerator(nn.Module):
     """Encoder / ResnetBlocks / decoder: (B, input_nc, H, W) -> (B, output_nc, H, W) in [-1, 1]."""
 
+    checkpoint_hints = CheckpointHints(
+        depth="--loadSize (picks latest_net_G_{512,1024,2048}.pth) / --n_blocks / --n_local_enhancers / "
+        "--n_blocks_local / --label_nc",
+        width="--loadSize (picks latest_net_G_{512,1024,2048}.pth) / --label_nc",
+    )
+
     def __init__(
         self, input_nc: int, output_nc: int, ngf: int, n_downsampling: int, n_blocks: int, norm_layer: NormLayer
     ) -> None:
@@ -46,6 +53,8 @@ class GlobalGenerator(nn.Module):
 class LocalEnhancer(nn.Module):
     """A GlobalGenerator (without its output head) at 1/2**n_local_enhancers resolution refined by
     ``n_local_enhancers`` enhancer stages ``model{n}_1`` (encoder) / ``model{n}_2`` (blocks + decoder)."""
+
+    checkpoint_hints = GlobalGenerator.checkpoint_hints
 
     def __init__(
         self,
@@ -91,6 +100,8 @@ class LocalEnhancer(nn.Module):
 class GlobalWithZ(nn.Module):
     """Face single-frame generator conditioned on a per-part feature map z (``nz`` channels), which is
     concatenated at the input, before the ResnetBlocks, before the decoder and before the output conv."""
+
+    checkpoint_hints = CheckpointHints(width="--label_nc / the face input channels", depth="--n_blocks")
 
     def __init__(
         self,
@@ -141,6 +152,9 @@ class FeatureEncoder(nn.Module):
     forward(image (B, input_nc, H, W), instances (B, 1, H, W) integer ids) -> (B, output_nc, H, W), constant
     per (instance, channel).
     """
+
+    checkpoint_hints = CheckpointHints(width="--output_nc (the face feature encoder takes the real frames)",
+                                       depth="--output_nc (the face feature encoder takes the real frames)")
 
     def __init__(self, input_nc: int, output_nc: int, ngf: int, n_downsampling: int, norm_layer: NormLayer) -> None:
         super().__init__()

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ..checkpoint import check_state_dict, read_state_dict
+
 VGG_LAYER_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 VGG_SLICE_BOUNDS = (0, 2, 7, 12, 21, 30)  # torchvision vgg19.features indices ending at relu1_1..relu5_1
 MAX_VGG_WIDTH = 1024
@@ -33,7 +35,7 @@ class VGG19Features(nn.Module):
                 "(or copy vgg19-dcbb9e9d.pth there), or pass --no_vgg"
             )
         vgg = torchvision.models.vgg19(weights=None)
-        vgg.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        vgg.load_state_dict(check_state_dict(vgg, read_state_dict(path, "VGG19 weights", "pass --no_vgg"), path))
         features = vgg.features
         self.slices = nn.ModuleList(
             nn.Sequential(*[features[k] for k in range(start, end)])

@@ -54,7 +54,7 @@ def test_shape_mismatch_is_named(tmp_path) -> None:
     state["scale0_layer1.1.weight"] = torch.ones(3)
     path = str(tmp_path / "latest_net_D.pth")
     torch.save(state, path)
-    with pytest.raises(CheckpointError, match=r"scale0_layer1\.1\.weight: file \(3,\)"):
+    with pytest.raises(CheckpointError, match=r"scale0_layer1\.1\.weight has shape \(3,\) in the file"):
         load_network(tiny_discriminator(), path)
 
 
@@ -97,5 +97,81 @@ def test_corrupt_file_is_one_clear_error(tmp_path, content) -> None:
         path.write_bytes(path.read_bytes()[:200])
     else:
         path.write_bytes(content)
-    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*latest_net_D\.pth .*corrupt"):
+    expected = r"checkpoint .*latest_net_D\.pth is (truncated or )?not a PyTorch"
+    with pytest.raises(CheckpointError, match=expected) as info:
         load_network(tiny_discriminator(), str(path))
+    assert "\n" not in str(info.value) and "weights_only" not in str(info.value)
+
+
+class NotATensor:
+    """A class whose pickle would need code to rebuild (what weights_only refuses)."""
+
+
+def write_bad_file(path, kind: str) -> None:  # noqa: ANN001
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "plain pickle":
+        import pickle
+
+        path.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
+    elif kind == "code-carrying":
+        torch.save({"weight": torch.zeros(1), "extra": NotATensor()}, path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("empty", "is empty (0 bytes)"),
+        ("plain pickle", "is not a PyTorch checkpoint"),
+        ("code-carrying", "holds Python objects besides tensors"),
+    ],
+)
+def test_bad_files_are_one_line_without_torch_text(tmp_path, kind: str, fragment: str) -> None:
+    path = tmp_path / "latest_net_D.pth"
+    write_bad_file(path, kind)
+    with pytest.raises(CheckpointError) as info:
+        load_network(tiny_discriminator(), str(path), fix="re-save it")
+    message = str(info.value)
+    assert fragment in message and str(path) in message and message.endswith("re-save it"), message
+    assert "\n" not in message and "\x1b" not in message
+    assert "weights_only" not in message and "torch.serialization" not in message
+
+
+def test_legacy_format_loads_also_memory_mapped(tmp_path) -> None:
+    """NVIDIA's published files are PyTorch 0.4 (non-zip) pickles: mmap is impossible there, loading still works."""
+    source = tiny_discriminator()
+    path = tmp_path / "latest_net_D.pth"
+    torch.save(source.state_dict(), path, _use_new_zipfile_serialization=False)
+    target = tiny_discriminator()
+    load_network(target, str(path), mmap=True)
+    for key, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[key], value), key
+
+
+def test_mismatch_hint_comes_from_the_network_structure(tmp_path) -> None:
+    """The flag hint is declared by each network class, so it also works for networks other than G0."""
+    from models.networks.generator import CompositeGenerator
+    from models.networks.local_generator import CompositeLocalGenerator
+
+    norm = get_norm_layer("batch")
+    wide = CompositeLocalGenerator(27, 3, 6, 8, 2, 1, norm, use_fg=True)
+    narrow = CompositeLocalGenerator(27, 3, 6, 4, 2, 1, norm, use_fg=True)
+    path = tmp_path / "latest_net_G1.pth"
+    save_network(wide, str(path))
+    with pytest.raises(CheckpointError, match=r"G1 \(CompositeLocalGenerator\).*check --ngf .*--n_scales_spatial"):
+        load_network(narrow, str(path), "G1")
+    more_labels = CompositeGenerator(30, 3, 6, 8, 2, 2, norm)
+    save_network(CompositeGenerator(27, 3, 6, 8, 2, 2, norm), str(path))
+    with pytest.raises(CheckpointError, match=r"check --label_nc / --input_nc / --use_instance / --n_frames_G"):
+        load_network(more_labels, str(path), "G0")
+    with pytest.raises(CheckpointError, match=r"check --fg \(the checkpoint lacks the foreground branch\)"):
+        load_network(CompositeGenerator(27, 3, 6, 8, 2, 2, norm, use_fg=True), str(path), "G0")
+    with pytest.raises(CheckpointError, match=r"check --ndf / --num_D"):
+        load_network(MultiscaleDiscriminator(5, 4, 3, norm, num_D=3, get_intermediate_features=True),
+                     str(_saved_discriminator(tmp_path)), "D")
+
+
+def _saved_discriminator(tmp_path):  # noqa: ANN001, ANN202
+    path = tmp_path / "latest_net_D.pth"
+    save_network(tiny_discriminator(), str(path))
+    return path

@@ -7,10 +7,11 @@ import torch
 import train
 from data import create_dataloader, create_dataset
 from data.sample_video import make_sample_dataset
+from models.checkpoint import training_state_path
 from models.discriminator_model import DiscriminatorModel
 from models.generator_model import GeneratorModel
 from models.temporal_sampling import TemporalFrameHistory
-from models.trainer import Trainer, split_clip, training_state_path
+from models.trainer import Trainer, split_clip
 from options import TrainOptions
 
 TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--ndf", "8",
