@@ -26,6 +26,7 @@ from data import DataError, create_dataset
 from models.checkpoint import CheckpointError
 from models.inference import extra_scales_notice, generate, load_test_model
 from options import TestOptions
+from options.saved_run import shown, with_saved_run_flags
 from util.allocator import keep_freed_memory
 from util.device import select_device
 from util.html import HTMLPage
@@ -149,7 +150,17 @@ def one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opt = TestOptions().parse_cli(argv, save=False)
+    options = TestOptions()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv, saved_run = with_saved_run_flags(options.parser, argv)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    opt = options.parse_cli(argv, save=False)
+    if saved_run.filled:
+        print(f"architecture flags from {saved_run.path}: "
+              + " ".join(f"--{k} {shown(v)}" for k, v in saved_run.filled.items()))
     try:
         device = select_device(opt)
     except RuntimeError as error:
@@ -166,7 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         samples = torch.utils.data.DataLoader(subset, batch_size=None, shuffle=False, num_workers=opt.nThreads)
         print(f"generating {n_frames} of {len(dataset)} frames from {opt.dataroot} ({opt.phase}) on {device}")
         results, count, seconds = run(opt, model, samples, n_frames, device)
-    except (DataError, CheckpointError, FileNotFoundError, ValueError, NotImplementedError) as error:
+    except CheckpointError as error:
+        # a flag typed on the command line that differs from the run's saved one is the likely cause: name it
+        print(f"error: {saved_run.contradiction() or one_line(error)}", file=sys.stderr)
+        return 1
+    except (DataError, FileNotFoundError, ValueError, NotImplementedError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 1
     print(f"{count} frames in {seconds:.1f} s ({count / max(seconds, 1e-9):.2f} frames/s); results in {results} "

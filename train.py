@@ -66,7 +66,7 @@ def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -
             raise CheckpointError(f"training state {path} holds a {type(state).__name__}, not a training state")
         trainer.set_epoch(state["epoch"])
         trainer.load_training_state(state, path)
-        logger.message(f"Resuming from epoch {state['epoch']} at iteration {state['epoch_iter']} ({path})")
+        logger.message(f"continuing this run at epoch {state['epoch']}, item {state['epoch_iter']} ({path})")
         return state["epoch"], state["epoch_iter"], state["total_steps"]
     epoch, epoch_iter = 1, 0
     iter_path = iter_file_path(opt)
@@ -112,7 +112,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     except (ValueError, FileNotFoundError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    logger.message(f"#training videos = {len(base_dataset)}; device {device}; {distributed.world_size} process(es)")
+    logger.message(f"{len(base_dataset)} training sequences, {distributed.world_size} process(es) on {device}")
 
     n_epochs = opt.niter + opt.niter_decay
     items_per_step = opt.batchSize * distributed.world_size
@@ -151,7 +151,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
             if crossed(before, total_steps, display_freq) and is_main:
                 logger.log_images(epoch, total_steps, visuals_to_images(opt, result["visuals"]))
             if crossed(before, total_steps, opt.save_latest_freq) and is_main:
-                logger.message(f"saving the latest model (epoch {epoch}, total_steps {total_steps})")
+                logger.message(f"writing checkpoint 'latest' (epoch {epoch}, {total_steps} sequences so far)")
                 trainer.save_networks("latest")
                 save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames)
             progress.update(1)
@@ -163,10 +163,11 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
                     logger.message(f"stopped after {steps_done} steps (epoch {epoch}, iteration {epoch_iter}); "
                                    "saved 'latest'")
                 return finish(progress, logger, distributed)
-        logger.message(f"End of epoch {epoch} / {n_epochs} \t Time Taken: {time.time() - epoch_start:.0f} sec")
+        logger.message(f"epoch {epoch}/{n_epochs} finished in {time.time() - epoch_start:.0f} s")
         epoch_iter = 0
         if epoch % opt.save_epoch_freq == 0 and is_main:
-            logger.message(f"saving the model at the end of epoch {epoch}, iters {total_steps}")
+            logger.message(f"writing checkpoints 'latest' and '{epoch}' after epoch {epoch} "
+                           f"({total_steps} sequences so far)")
             for label in ("latest", epoch):
                 trainer.save_networks(label)
                 save_state(trainer, opt, label, epoch + 1, 0, total_steps, n_frames)

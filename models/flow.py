@@ -23,8 +23,9 @@ from torch import nn
 
 from models.checkpoint import check_state_dict, read_checkpoint, read_state_dict
 from models.flownet2 import FlowNet2, resample2d
+from options.choices import FLOW_NETS
 
-FLOW_BACKENDS = ("flownet2", "raft", "dis")
+FLOW_BACKENDS = FLOW_NETS  # --flow_net values, defined once in options/choices.py
 # The reference's location (relative to the repository root there and here).
 DEFAULT_FLOWNET2_CHECKPOINT = Path(__file__).resolve().parent / "flownet2_pytorch" / "FlowNet2_checkpoint.pth.tar"
 CONFIDENCE_THRESHOLD = 0.02  # on the per-pixel sum over RGB of the squared warp error, frames in [-1, 1]

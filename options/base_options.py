@@ -1,5 +1,7 @@
-"""Command-line options shared by train.py and test.py.
+"""Parsing, validation and saving of the options shared by train.py and test.py.
 
+The flags themselves are added by ``shared_flags.py`` (one argparse group per concern) and the closed sets of
+values some of them accept live in ``choices.py``; this module turns a command line into a checked namespace.
 Every flag of NVIDIA's vid2vid keeps its name, type and default, so the reference's scripts run verbatim.
 Flags the reference accepts but never uses stay accepted and say so in their help ("no-op"). New flags are
 snake_case. Options are parsed once and never changed afterwards: values the reference derived by rewriting
@@ -16,36 +18,16 @@ from collections.abc import Sequence
 
 from util.atomic import write_text_atomically
 
-NO_OP = "[no-op: accepted for compatibility with the reference's scripts] "
+from .choices import CROP_KEYWORDS, DATASET_MODES, SCALE_KEYWORDS
+from .shared_flags import NO_OP, add_shared_flags, int_list, int_or_inf
 
-# The reference tests --resize_or_crop by substring (so 'ScaleHeight_and_scaledCrop' is a valid "scaledCrop
-# only" mode); these are the substrings it reacts to.
-SCALE_KEYWORDS = ("resize", "scaleWidth", "scaleHeight", "randomScaleWidth", "randomScaleHeight")
-CROP_KEYWORDS = ("crop", "scaledCrop")
-DATASET_MODES = ("temporal", "test", "face", "pose")
+# Re-exported: scripts and the train/test options import these from here.
+__all__ = ["CROP_KEYWORDS", "DATASET_MODES", "NO_OP", "SCALE_KEYWORDS", "BaseOptions", "OptionsError",
+           "format_options", "int_list", "int_or_inf", "options_to_json", "round_to_multiple", "save_options"]
 
 
 class OptionsError(ValueError):
     """A flag value or flag combination that cannot work; the message names the flag and the fix."""
-
-
-def int_list(text: str) -> list[int]:
-    """Parse '0,1,2' into [0, 1, 2]; negative entries are dropped ('-1' -> [], the reference's CPU switch)."""
-    try:
-        values = [int(item) for item in str(text).split(",") if item.strip() != ""]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
-    return [value for value in values if value >= 0]
-
-
-def int_or_inf(text: str) -> float | int:
-    """An integer count, or 'inf' for no limit (the reference's default for --max_dataset_size / --ntest)."""
-    if str(text).lower() in ("inf", "infinity"):
-        return math.inf
-    try:
-        return int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'inf', got {text!r}") from error
 
 
 class BaseOptions:
@@ -64,107 +46,8 @@ class BaseOptions:
         return "vid2vid options"
 
     def initialize(self, parser: argparse.ArgumentParser) -> None:
-        add = parser.add_argument
-        # --- data ---
-        add("--dataroot", type=str, default="datasets/Cityscapes/",
-            help="root folder holding <phase>_A, <phase>_B and <phase>_inst sequence folders")
-        add("--batchSize", type=int, default=1, help="input batch size (sequences per step)")
-        add("--loadSize", type=int, default=512, help="scale images to this size (see --resize_or_crop)")
-        add("--fineSize", type=int, default=512, help="then crop to this size (crop modes only)")
-        add("--input_nc", type=int, default=3, help="number of input image channels when --label_nc is 0")
-        add("--label_nc", type=int, default=0,
-            help="number of label classes (label maps are one-hot encoded); 0 = continuous input images")
-        add("--output_nc", type=int, default=3, help="number of output image channels")
-        # --- generator architecture ---
-        add("--netG", type=str, default="composite", help="generator architecture (composite)")
-        add("--ngf", type=int, default=128, help="number of generator filters in the first conv layer")
-        add("--ndf", type=int, default=64, help="number of discriminator filters in the first conv layer")
-        add("--n_blocks", type=int, default=9, help="number of resnet blocks in the generator")
-        add("--n_downsample_G", type=int, default=3, help="number of downsampling layers in the generator")
-        # --- devices and bookkeeping ---
-        add("--gpu_ids", type=int_list, default="0",
-            help="gpu ids, e.g. 0 or 0,1,2; -1 for CPU. Without CUDA and with the default, runs on CPU "
-                 "(one notice). Under torchrun each process uses its LOCAL_RANK's GPU")
-        add("--n_gpus_gen", type=int, default=-1,
-            help="[superseded: DDP runs the whole model on every GPU] the reference's number of GPUs "
-                 "for the generator; -1 means all")
-        add("--name", type=str, default="experiment_name",
-            help="name of the experiment; decides where checkpoints, results and runs are stored")
-        add("--dataset_mode", type=str, default="temporal", choices=DATASET_MODES,
-            help="how datasets are loaded: temporal (training sequences), test, face, pose")
-        add("--model", type=str, default="vid2vid", choices=("vid2vid",), help="which model to use")
-        add("--nThreads", type=int, default=2, help="number of data-loading worker processes")
-        add("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
-        add("--norm", type=str, default="batch", choices=("batch", "instance"),
-            help="normalization layer of G and D")
-        add("--serial_batches", action="store_true",
-            help="take sequences in order instead of shuffling them")
-        add("--display_winsize", type=int, default=512, help=NO_OP + "display window size")
-        add("--display_id", type=int, default=0, help=NO_OP + "visdom window id")
-        add("--tf_log", action="store_true",
-            help=NO_OP + "TensorBoard logging to runs/<name> is always on")
-        add("--max_dataset_size", type=int_or_inf, default=math.inf,
-            help="maximum number of sequences to use; inf = all")
-        add("--resize_or_crop", type=str, default="scaleWidth",
-            help="scaling and cropping at load time, matched by substring as in the reference: none | crop | "
-                 "scaledCrop | {resize,scaleWidth,scaleHeight,randomScaleWidth,randomScaleHeight}"
-                 "[_and_{crop,scaledCrop}]")
-        add("--no_flip", action="store_true", help="do not flip images horizontally for augmentation")
-        # --- extra input features ---
-        add("--use_instance", action="store_true",
-            help="add the instance-boundary map (from <phase>_inst) as an input channel")
-        add("--label_feat", action="store_true", help=NO_OP + "encode label features as input")
-        add("--feat_num", type=int, default=3,
-            help=NO_OP + "number of encoded features (the face single-frame G always uses 16)")
-        add("--nef", type=int, default=32, help=NO_OP + "encoder filters in the first conv layer")
-        add("--load_features", action="store_true", help=NO_OP + "load precomputed feature maps")
-        add("--netE", type=str, default="simple", help=NO_OP + "encoder architecture")
-        add("--n_downsample_E", type=int, default=3, help=NO_OP + "downsampling layers in the encoder")
-        # --- coarse-to-fine ---
-        add("--n_blocks_local", type=int, default=3,
-            help="number of resnet blocks in each finer-scale (local) generator")
-        add("--n_local_enhancers", type=int, default=1,
-            help="number of local enhancers of the single-frame generator (label2city_2048)")
-        # --- temporal ---
-        add("--n_frames_G", type=int, default=3,
-            help="number of input frames fed to the generator; n_frames_G-1 previous frames are used")
-        add("--n_scales_spatial", type=int, default=1,
-            help="number of spatial scales of the coarse-to-fine generator")
-        add("--no_first_img", action="store_true",
-            help="the generator also synthesizes the first frames (from all-zero previous frames)")
-        add("--use_single_G", action="store_true",
-            help="at test time, make the first frames with the single-frame (pix2pixHD) generator")
-        add("--fg", action="store_true", help="use the foreground/background split generator")
-        add("--fg_labels", type=int_list, default="26",
-            help="comma-separated label ids of foreground classes (26 = Cityscapes car)")
-        add("--no_flow", action="store_true", help="no flow warping; synthesize every frame directly")
-        # --- face ---
-        add("--no_canny_edge", action="store_true", help="face: do not use Canny edges as input")
-        add("--no_dist_map", action="store_true", help="face: do not use distance-transform maps as input")
-        add("--random_scale_points", action="store_true", help="face: randomly rescale keypoints a little")
-        # --- pose ---
-        add("--densepose_only", action="store_true", help="pose: use only DensePose as input")
-        add("--openpose_only", action="store_true", help="pose: use only OpenPose as input")
-        add("--add_face_disc", action="store_true", help="pose: add a face discriminator")
-        add("--remove_face_labels", action="store_true",
-            help="pose: remove face labels to adapt better to other face shapes")
-        add("--random_drop_prob", type=float, default=0.05,
-            help="pose: probability of dropping each pose segment during training")
-        add("--basic_point_only", action="store_true",
-            help="pose: only basic OpenPose joints, no hand or face keypoints")
-        # --- misc ---
-        add("--load_pretrain", type=str, default="",
-            help="folder of a previous run whose networks initialise this one (coarse-to-fine training)")
-        add("--debug", action="store_true", help="print data-sampling details")
-        add("--fp16", action="store_true", default=False,
-            help="mixed precision: fp16 autocast with gradient scaling on CUDA")
-        add("--local_rank", type=int, default=0,
-            help="local rank for distributed training (torchrun sets LOCAL_RANK; this flag is for old launchers)")
-        # --- new in this implementation ---
-        add("--flow_net", type=str, default="flownet2", choices=("flownet2", "raft", "dis"),
-            help="optical-flow backend for the flow losses and the temporal discriminator")
-        add("--flownet_checkpoint", type=str, default="",
-            help="path of FlowNet2_checkpoint.pth.tar (default: models/flownet2_pytorch/FlowNet2_checkpoint.pth.tar)")
+        """Add the flags; subclasses call this first and then add their own groups."""
+        add_shared_flags(parser)
 
     # ------------------------------------------------------------------ parsing
     def parse(self, argv: Sequence[str] | None = None, save: bool = True, verbose: bool = True
@@ -253,9 +136,13 @@ def round_to_multiple(value: float, base: int = 32) -> int:
 
 
 def format_options(opt: argparse.Namespace) -> str:
-    lines = ["------------ Options -------------"]
-    lines += [f"{key}: {value}" for key, value in sorted(vars(opt).items())]
-    lines.append("-------------- End ----------------")
+    """The parsed values as text for the console and ``opt.txt``: one ``name: value`` line per option, sorted by
+    name, between two comment lines. Only people read it (programs read ``opt.json``), so the layout is free."""
+    values = sorted(vars(opt).items())
+    script = "train.py" if getattr(opt, "isTrain", True) else "test.py"
+    lines = [f"# {script} settings of run '{getattr(opt, 'name', '?')}' ({len(values)} values, sorted by name)"]
+    lines += [f"{key}: {value}" for key, value in values]
+    lines.append(f"# end of {script} settings")
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from .base_options import NO_OP, BaseOptions, OptionsError, int_or_inf
+from .base_options import NO_OP, BaseOptions, OptionsError
+from .shared_flags import add_checkpoint_selection, int_or_inf
 
 
 class TestOptions(BaseOptions):
@@ -17,20 +18,25 @@ class TestOptions(BaseOptions):
     __test__ = False  # not a pytest class
 
     def description(self) -> str:
-        return "Run a trained vid2vid model on test sequences (flags as in NVIDIA's vid2vid test.py)."
+        return "Run a trained vid2vid model on test sequences (accepts the flags of NVIDIA's vid2vid test.py)."
 
     def initialize(self, parser: argparse.ArgumentParser) -> None:
+        """The shared flags, then one group for inference; the reference's post-parse overrides become defaults."""
         super().initialize(parser)
-        add = parser.add_argument
-        add("--ntest", type=int_or_inf, default=math.inf, help=NO_OP + "number of test examples")
-        add("--results_dir", type=str, default="./results/", help="results are saved here")
-        add("--aspect_ratio", type=float, default=1.0, help="aspect ratio of result images")
-        add("--phase", type=str, default="test", help="data split: reads <dataroot>/<phase>_A etc.")
-        add("--which_epoch", type=str, default="latest", help="which checkpoint to load: latest or an epoch")
-        add("--how_many", type=int, default=300, help="how many frames to generate in total")
+        group = parser.add_argument_group("inference")
+        add = group.add_argument
+        add_checkpoint_selection(group, phase="test")
+        add("--results_dir", type=str, default="./results/",
+            help="parent folder of the outputs: frames, videos and index.html go to <results_dir>/<name>/"
+                 "<phase>_<which_epoch>/")
+        add("--how_many", type=int, default=300, help="stop after generating this many frames over all sequences")
+        add("--start_frame", type=int, default=0,
+            help="index of the first frame read from every sequence; earlier frames are ignored")
         add("--use_real_img", action="store_true",
-            help="use the real frames (<phase>_B) as the first n_frames_G-1 frames of each sequence")
-        add("--start_frame", type=int, default=0, help="frame index to start inference at")
+            help="seed each sequence with its real frames (<phase>_B) as the first n_frames_G-1 outputs")
+        add("--ntest", type=int_or_inf, default=math.inf, help=NO_OP + "a test-item limit the reference never applied")
+        add("--aspect_ratio", type=float, default=1.0,
+            help=NO_OP + "width/height stretch of saved results; frames are saved at the generated size")
         parser.set_defaults(nThreads=1, serial_batches=True, no_flip=True, dataset_mode="test")
 
     def validate(self, opt: argparse.Namespace) -> None:

@@ -1,74 +1,25 @@
-"""Training flags: the reference's TrainOptions, same names and defaults."""
+"""Training flags: the reference's TrainOptions (same names, types and defaults), one argparse group per concern."""
 from __future__ import annotations
 
 import argparse
 
 from .base_options import NO_OP, BaseOptions, OptionsError
+from .choices import GAN_MODES
+from .shared_flags import add_checkpoint_selection
 
 
 class TrainOptions(BaseOptions):
     is_train = True
 
     def description(self) -> str:
-        return "Train a vid2vid model (flags as in NVIDIA's vid2vid train.py)."
+        return "Train a vid2vid model (accepts the flags of NVIDIA's vid2vid train.py)."
 
     def initialize(self, parser: argparse.ArgumentParser) -> None:
+        """The shared flags, then the training-only groups in --help order."""
         super().initialize(parser)
-        add = parser.add_argument
-        add("--display_freq", type=int, default=100,
-            help="iterations between image summaries (TensorBoard images and the HTML page)")
-        add("--print_freq", type=int, default=100, help="iterations between loss printouts")
-        add("--save_latest_freq", type=int, default=1000, help="iterations between 'latest' checkpoints")
-        add("--save_epoch_freq", type=int, default=1, help="epochs between numbered checkpoints")
-        add("--continue_train", action="store_true", help="resume from the checkpoint of --which_epoch")
-        add("--phase", type=str, default="train", help="data split: reads <dataroot>/<phase>_A etc.")
-        add("--which_epoch", type=str, default="latest", help="which checkpoint to load: latest or an epoch")
-        add("--niter", type=int, default=10, help="number of epochs at the initial learning rate")
-        add("--niter_decay", type=int, default=10, help="number of epochs of linear decay to zero")
-        add("--beta1", type=float, default=0.5, help="Adam beta1")
-        add("--lr", type=float, default=0.0002, help="initial learning rate of Adam")
-        add("--TTUR", action="store_true",
-            help="two time-scale update rule: G lr/2, D lr*2, Adam betas (0, 0.9)")
-        add("--gan_mode", type=str, default="ls", choices=("ls", "original", "hinge"),
-            help="GAN loss: ls (least squares), original (cross-entropy) or hinge. The reference always "
-                 "used least squares whatever was given; this implementation honours the flag")
-        add("--pool_size", type=int, default=1, help=NO_OP + "size of the generated-image buffer")
-        add("--no_html", action="store_true",
-            help="do not write intermediate results to <checkpoints_dir>/<name>/web/")
-        # discriminators
-        add("--num_D", type=int, default=2, help="number of scales of each multiscale discriminator")
-        add("--n_layers_D", type=int, default=3, help="number of layers of each discriminator")
-        add("--no_vgg", action="store_true", help="no VGG19 perceptual loss")
-        add("--no_ganFeat", action="store_true", help="no discriminator feature-matching loss")
-        add("--lambda_feat", type=float, default=10.0, help="weight of feature-matching and VGG losses")
-        add("--sparse_D", action="store_true",
-            help="sparse temporal sampling for the temporal discriminators (saves memory)")
-        # temporal
-        add("--lambda_T", type=float, default=10.0, help="weight of the warp (temporal) losses")
-        add("--lambda_F", type=float, default=10.0, help="weight of the flow loss")
-        add("--n_frames_D", type=int, default=3, help="number of frames fed to the temporal discriminator")
-        add("--n_scales_temporal", type=int, default=2,
-            help="number of temporal scales (frame spacings 1, n_frames_D, n_frames_D^2, ...)")
-        add("--max_frames_per_gpu", type=int, default=1,
-            help="frames generated per chunk (one backward per chunk)")
-        add("--max_frames_backpropagate", type=int, default=1,
-            help="number of frames gradients flow back through (1 = previous outputs are detached)")
-        add("--max_t_step", type=int, default=1,
-            help="max spacing between sampled frames; > 1 lets training randomly skip frames")
-        add("--n_frames_total", type=int, default=30,
-            help="number of frames per sequence to train with (doubles every --niter_step epochs)")
-        add("--niter_step", type=int, default=5, help="epochs between doublings of the sequence length")
-        add("--niter_fix_global", type=int, default=0,
-            help="train only the finest spatial scale for this many epochs")
-        # --- training, new in this implementation ---
-        add("--bf16", action="store_true",
-            help="mixed precision: bfloat16 autocast on CUDA or CPU (no gradient scaling needed)")
-        add("--seed", type=int, default=0,
-            help="seed of the initial weights, the data order and every clip's sampling; a run and its "
-                 "--continue_train resumption reproduce an uninterrupted run")
-        add("--grad_checkpoint_G", action="store_true",
-            help="recompute each frame's generator activations during backward (gradient checkpointing): "
-                 "less memory, more time")
+        for add_group in (add_progress_flags, add_optimizer_flags, add_loss_flags, add_clip_flags,
+                          add_memory_flags):
+            add_group(parser)
 
     def validate(self, opt: argparse.Namespace) -> None:
         super().validate(opt)
@@ -92,3 +43,92 @@ class TrainOptions(BaseOptions):
         if opt.continue_train and opt.load_pretrain:
             raise OptionsError("--continue_train resumes this run and --load_pretrain starts a new one from "
                                "another run's networks; pass only one of them")
+
+
+def add_progress_flags(parser: argparse.ArgumentParser) -> None:
+    """When the run logs, saves and resumes. Frequencies count training sequences (items), as the reference did."""
+    group = parser.add_argument_group("logging, checkpoints and resuming")
+    add = group.add_argument
+    add("--print_freq", type=int, default=100,
+        help="sequences between two loss lines on the console, in loss_log.txt and in TensorBoard")
+    add("--display_freq", type=int, default=100,
+        help="sequences between two image snapshots (TensorBoard and, unless --no_html, the web/ page)")
+    add("--save_latest_freq", type=int, default=1000,
+        help="sequences between two overwrites of the 'latest' weights and training state")
+    add("--save_epoch_freq", type=int, default=1,
+        help="every this many epochs, also keep a copy of the weights labelled with the epoch number")
+    add("--no_html", action="store_true",
+        help="skip the image snapshots under <checkpoints_dir>/<name>/web/ (TensorBoard still gets them)")
+    add("--continue_train", action="store_true",
+        help="pick this run up where its --which_epoch training state left off (optimizers, schedule, RNG)")
+    add_checkpoint_selection(group, phase="train")
+
+
+def add_optimizer_flags(parser: argparse.ArgumentParser) -> None:
+    """Adam, the learning-rate schedule and seeding."""
+    add = parser.add_argument_group("optimizer and schedule").add_argument
+    add("--lr", type=float, default=0.0002, help="Adam step size before the decay starts")
+    add("--beta1", type=float, default=0.5, help="Adam's first-moment decay rate")
+    add("--niter", type=int, default=10, help="epochs trained at the full --lr")
+    add("--niter_decay", type=int, default=10,
+        help="further epochs over which the rate falls linearly to 0")
+    add("--TTUR", action="store_true",
+        help="two time-scale update rule: G lr/2, D lr*2, Adam betas (0, 0.9)")
+    add("--seed", type=int, default=0,
+        help="seed of the initial weights, the data order and every clip's sampling; a run and its "
+             "--continue_train resumption reproduce an uninterrupted run")
+
+
+def add_loss_flags(parser: argparse.ArgumentParser) -> None:
+    """The discriminators and the weights of the loss terms."""
+    add = parser.add_argument_group("discriminators and losses").add_argument
+    add("--gan_mode", type=str, default="ls", choices=GAN_MODES,
+        help="GAN loss: ls (least squares), original (cross-entropy) or hinge. The reference always "
+             "used least squares whatever was given; this implementation honours the flag")
+    add("--num_D", type=int, default=2,
+        help="resolutions (each half the previous) every multiscale discriminator judges")
+    add("--n_layers_D", type=int, default=3, help="stride-2 convolutions per discriminator resolution")
+    add("--n_frames_D", type=int, default=3, help="consecutive frames one temporal discriminator judges at once")
+    add("--n_scales_temporal", type=int, default=2,
+        help="temporal discriminators; the k-th samples frames n_frames_D^k apart (1, n_frames_D, ...)")
+    add("--sparse_D", action="store_true",
+        help="the reference's sparse frame sampling for the temporal discriminators; not implemented here, "
+             "so training stops with an error")
+    add("--no_ganFeat", action="store_true", help="switch off the loss on intermediate discriminator features")
+    add("--no_vgg", action="store_true", help="switch off the VGG19 perceptual loss")
+    add("--lambda_feat", type=float, default=10.0,
+        help="multiplier of the discriminator-feature and VGG loss terms")
+    add("--lambda_T", type=float, default=10.0,
+        help="multiplier of the warp losses (a frame vs. its predecessor warped by G's flow)")
+    add("--lambda_F", type=float, default=10.0,
+        help="multiplier of the flow loss (G's flow vs. the estimated flow of the real frames)")
+    add("--pool_size", type=int, default=1, help=NO_OP + "pix2pix history buffer of generated images")
+
+
+def add_clip_flags(parser: argparse.ArgumentParser) -> None:
+    """How training clips are cut from sequences and how long they grow."""
+    add = parser.add_argument_group("training clips").add_argument
+    add("--n_frames_total", type=int, default=30,
+        help="frames generated per training clip at the start; the length doubles every --niter_step epochs, "
+             "up to min(128, longest sequence) - (n_frames_G - 1)")
+    add("--niter_step", type=int, default=5,
+        help="epochs between two doublings of the clip length and of the backpropagated frames")
+    add("--max_t_step", type=int, default=1,
+        help="largest spacing between the frames of a clip; above 1, each clip draws its spacing at random")
+    add("--max_frames_per_gpu", type=int, default=1,
+        help="frames generated per chunk of a clip; each chunk has its own backward pass")
+    add("--max_frames_backpropagate", type=int, default=1,
+        help="cap on how many generated frames gradients flow back through; it starts at 1 (earlier outputs "
+             "detached) and doubles every --niter_step epochs up to this value")
+    add("--niter_fix_global", type=int, default=0,
+        help="epochs during which only the finest generator scale learns; 0 trains all scales from the start")
+
+
+def add_memory_flags(parser: argparse.ArgumentParser) -> None:
+    """Precision and memory trade-offs of training (--fp16 is a shared flag)."""
+    add = parser.add_argument_group("training precision and memory").add_argument
+    add("--bf16", action="store_true",
+        help="mixed precision: bfloat16 autocast on CUDA or CPU (no gradient scaling needed)")
+    add("--grad_checkpoint_G", action="store_true",
+        help="recompute each frame's generator activations during backward (gradient checkpointing): "
+             "less memory, more time")

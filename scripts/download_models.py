@@ -11,11 +11,15 @@ and extracted there, and it is removed once extraction succeeded. No official SH
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from options import TestOptions  # noqa: E402
+from options.saved_run import OPTIONS_FILE, PUBLISHED_RUN_FLAGS, published_run_options  # noqa: E402
+from util.atomic import write_text_atomically  # noqa: E402
 from util.download import ChecksumError, DownloadError, download, extract_zip, google_drive_url  # noqa: E402
 
 # model -> (Google Drive file id, zip name), as published with the reference vid2vid
@@ -35,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sha256", default=None, metavar="HEX",
                         help="expected SHA-256 of the zip (no official digest is published)")
     return parser
+
+
+def write_run_options(run_folder: Path) -> bool:
+    """Give a published model folder the opt.json our runs have, so ``test.py --name <folder>`` needs no
+    architecture flags; the values are those of the reference's test script for that model. An existing file
+    is kept."""
+    target = run_folder / OPTIONS_FILE
+    if run_folder.name not in PUBLISHED_RUN_FLAGS or target.exists():
+        return False
+    options = published_run_options(TestOptions().parser, run_folder.name)
+    write_text_atomically(str(target), json.dumps(options, indent=2) + "\n")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     archive.unlink()
     print(f"{args.model}: extracted {zip_name} into {checkpoints_dir}:")
     for folder in folders:
-        print(f"  {checkpoints_dir / folder}")
+        described = write_run_options(checkpoints_dir / folder)
+        print(f"  {checkpoints_dir / folder}" + (f" (+ {OPTIONS_FILE}: python test.py --name {folder} needs no "
+                                                  "architecture flags)" if described else ""))
     return 0
 
 

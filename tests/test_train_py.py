@@ -44,7 +44,7 @@ def test_train_writes_checkpoints_tensorboard_and_html(dataroot, tmp_path):
     assert not list(run_dir.glob("*.tmp")) and not list(run_dir.glob(".tmp_*"))
     assert (run_dir / "iter.txt").read_text().strip() == "3,0"
     log = (run_dir / "loss_log.txt").read_text()
-    assert len(re.findall(r"\(epoch: \d+, iters: \d+, time: [\d.]+\) .*loss_G: ", log)) == 4
+    assert len(re.findall(r"\[epoch \d+, item \d+, [\d.]+ s/seq\] .*loss_G=", log)) == 4
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -62,7 +62,7 @@ def test_train_writes_checkpoints_tensorboard_and_html(dataroot, tmp_path):
 
     page = (run_dir / "web" / "index.html").read_text()
     sources = re.findall(r'<img[^>]*src="([^"]+)"', page)
-    assert len(sources) >= 2 * 9 and "epoch [2]" in page and "epoch [1]" in page
+    assert len(sources) >= 2 * 9 and "epoch 2" in page and "epoch 1" in page
     for source in sources:
         assert (run_dir / "web" / source).is_file(), source
 
@@ -108,4 +108,4 @@ def test_torchrun_two_cpu_processes_keep_identical_parameters(dataroot, tmp_path
     assert g0_sums == pytest.approx(rank0[: len(g0_sums)])  # rank 0 saved what both ranks hold
     # 2 sequences over 2 ranks: one step per epoch, both ranks trained on different clips
     log = (tmp_path / "checkpoints" / "ddp" / "loss_log.txt").read_text()
-    assert "2 process(es)" in log and "iters: 2," in log
+    assert "2 process(es)" in log and "item 2," in log

@@ -49,9 +49,9 @@ def visuals_to_images(opt: argparse.Namespace, visuals: dict[str, torch.Tensor |
 
 
 def format_losses(epoch: int, epoch_iter: int, seconds_per_item: float, losses: dict[str, float]) -> str:
-    """The reference's loss line: non-zero losses sorted by name."""
-    message = f"(epoch: {epoch}, iters: {epoch_iter}, time: {seconds_per_item:.3f}) "
-    return message + "".join(f"{name}: {value:.3f} " for name, value in sorted(losses.items()) if value != 0)
+    """One loss line: epoch, item within the epoch, seconds per item, then the non-zero losses sorted by name."""
+    message = f"[epoch {epoch}, item {epoch_iter}, {seconds_per_item:.3f} s/seq]"
+    return message + "".join(f" {name}={value:.3f}" for name, value in sorted(losses.items()) if value != 0)
 
 
 class TrainingLogger:
@@ -71,7 +71,7 @@ class TrainingLogger:
         self.use_html = not opt.no_html
         self.writer = SummaryWriter(log_dir=os.path.join(runs_dir, opt.name))
         with open(self.log_path, "a") as handle:
-            handle.write(f"================ Training Loss ({time.strftime('%c')}) ================\n")
+            handle.write(f"# training log opened {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
 
     def message(self, text: str) -> None:
         """A line on the console (without breaking a tqdm bar) and in loss_log.txt."""
@@ -111,7 +111,7 @@ class TrainingLogger:
 
     def write_page(self, order: list[str]) -> str:
         """One row of images per epoch that has any, newest epoch first; only files that exist are listed."""
-        page = HTMLPage(self.web_dir, f"Experiment name = {self.opt.name}", refresh=1)
+        page = HTMLPage(self.web_dir, f"{self.opt.name}: training snapshots", refresh=1)
         by_epoch: dict[int, list[str]] = {}
         for path in glob.glob(os.path.join(self.image_dir, "epoch*_*.jpg")):
             match = re.fullmatch(r"epoch(\d+)_(.+)\.jpg", os.path.basename(path))
@@ -120,7 +120,7 @@ class TrainingLogger:
         rank = {name: i for i, name in enumerate(order)}
         for epoch in sorted(by_epoch, reverse=True):
             names = sorted(by_epoch[epoch], key=lambda name: (rank.get(name, len(rank)), name))
-            page.add_header(f"epoch [{epoch}]")
+            page.add_header(f"epoch {epoch}")
             paths = [f"images/epoch{epoch:03d}_{name}.jpg" for name in names]
             half = (len(paths) + 1) // 2 if len(paths) >= 6 else len(paths)
             for row in (slice(0, half), slice(half, None)):

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from options.choices import NORM_TYPES
+
 NormLayer = Callable[[int], nn.Module]
 
 
@@ -27,7 +29,7 @@ def get_norm_layer(norm_type: str = "batch") -> NormLayer:
         return functools.partial(nn.BatchNorm2d, affine=True)
     if norm_type == "instance":
         return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=True)
-    raise ValueError(f"--norm {norm_type!r} is not supported; use 'batch' or 'instance'")
+    raise ValueError(f"--norm {norm_type!r} is not supported; use one of {', '.join(NORM_TYPES)}")
 
 
 class ResnetBlock(nn.Module):

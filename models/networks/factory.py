@@ -8,6 +8,8 @@ from argparse import Namespace
 
 from torch import nn
 
+from options.choices import NETG_CHOICES
+
 from .blocks import get_norm_layer, init_weights
 from .discriminator import MultiscaleDiscriminator
 from .generator import CompositeGenerator
@@ -35,8 +37,8 @@ def generator_ngf(opt: Namespace, scale: int) -> int:
 
 def build_generator(opt: Namespace, scale: int) -> nn.Module:
     """Sequential generator of spatial scale ``scale`` (0 = coarsest, CompositeGenerator)."""
-    if opt.netG != "composite":
-        raise ValueError(f"--netG {opt.netG!r} is not supported; vid2vid uses 'composite'")
+    if opt.netG not in NETG_CHOICES:
+        raise ValueError(f"--netG {opt.netG!r} is not supported; use one of {', '.join(NETG_CHOICES)}")
     norm_layer = get_norm_layer(opt.norm)
     input_nc = label_channels(opt) * opt.n_frames_G
     prev_output_nc = (opt.n_frames_G - 1) * opt.output_nc

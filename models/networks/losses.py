@@ -6,9 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from options.choices import GAN_MODES
+
 DPredictions = list[list[torch.Tensor]]  # MultiscaleDiscriminator output: [scale][stage]
 
-GAN_MODES = ("ls", "original", "hinge")
+__all__ = ["GAN_MODES", "DPredictions", "GANLoss", "feature_matching_loss", "masked_l1_loss"]
 
 
 class GANLoss(nn.Module):

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from options import OptionsError, TestOptions, TrainOptions
-from options.base_options import options_to_json
+from options import OptionsError, TestOptions, TrainOptions, choices
+from options.base_options import format_options, options_to_json
 
 # Values the reference wrote back into its namespace after parsing; here they stay as given and are
 # derived where needed (n_gpus_gen -1 = all GPUs; feat_num forced to 16 by the face single-frame G).
@@ -69,6 +69,12 @@ def test_help_lists_every_reference_flag(script, reference_dir):
     for key in keys:
         assert f"--{key} " in out or f"--{key}\n" in out, f"--{key} missing from {script} --help"
     assert "no-op" in out
+    # flags are listed in sections, one per concern
+    for section in ("run and experiment:", "dataset:", "input frames:", "networks:", "optical flow:",
+                    "devices and precision:"):
+        assert f"\n{section}\n" in out, section
+    assert ("\ndiscriminators and losses:\n" in out) == (script == "train.py")
+    assert ("\ninference:\n" in out) == (script == "test.py")
 
 
 def test_list_and_inf_types():
@@ -133,3 +139,57 @@ def test_options_saved_as_txt_and_json(tmp_path, capsys):
     assert saved["label_nc"] == 35 and saved["max_dataset_size"] == "inf" and saved["isTrain"] is True
     assert sorted(p.name for p in folder.iterdir()) == ["opt.json", "opt.txt"]
     assert opt.name == "run1"
+
+
+@pytest.mark.parametrize("flag, value, allowed", [
+    ("--netG", "global", choices.NETG_CHOICES),
+    ("--norm", "group", choices.NORM_TYPES),
+    ("--gan_mode", "wgan", choices.GAN_MODES),
+    ("--flow_net", "pwcnet", choices.FLOW_NETS),
+    ("--dataset_mode", "aligned", choices.DATASET_MODES),
+])
+def test_closed_choices_fail_at_parse_time(flag, value, allowed, tmp_path, capsys):
+    """A value outside a closed set stops the script with argparse's exit code 2 and one line naming the flag
+    and every allowed value, before anything is written."""
+    with pytest.raises(SystemExit) as stop:
+        TrainOptions().parse_cli([flag, value, "--checkpoints_dir", str(tmp_path)])
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error: argument " + flag in last and repr(value) in last
+    assert all(repr(choice) in last for choice in allowed), last
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_listed_choice_parses():
+    for name, values in (("netG", choices.NETG_CHOICES), ("norm", choices.NORM_TYPES),
+                         ("gan_mode", choices.GAN_MODES), ("flow_net", choices.FLOW_NETS)):
+        for value in values:
+            assert getattr(parse([f"--{name}", value]), name) == value
+    for mode in choices.DATASET_MODES:
+        assert parse(["--dataset_mode", mode], train=False).dataset_mode == mode
+
+
+def test_every_choice_is_accepted_by_the_code_that_acts_on_it(tmp_path):
+    """Each allowed value works where it is used (models/ imports the same tuples from options/choices.py)."""
+    from models.flow import build_flow_estimator
+    from models.networks.blocks import get_norm_layer
+    from models.networks.losses import GANLoss
+
+    for norm in choices.NORM_TYPES:
+        assert callable(get_norm_layer(norm))
+    for mode in choices.GAN_MODES:
+        assert GANLoss(mode).gan_mode == mode
+    for name in choices.FLOW_NETS:  # known names reach their loader (flownet2/raft: no weight files here)
+        try:
+            build_flow_estimator(name, flownet_checkpoint=tmp_path / "none", raft_weights=tmp_path / "none")
+        except FileNotFoundError as error:
+            assert "not found" in str(error)
+
+
+def test_options_banner_is_ours():
+    text = format_options(parse(["--name", "run7"]))
+    lines = text.splitlines()
+    assert lines[0] == f"# train.py settings of run 'run7' ({len(lines) - 2} values, sorted by name)"
+    assert lines[-1] == "# end of train.py settings"
+    assert lines[1:-1] == sorted(lines[1:-1]) and "name: run7" in lines
+    assert format_options(parse([], train=False)).splitlines()[-1] == "# end of test.py settings"

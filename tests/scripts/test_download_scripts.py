@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import zipfile
@@ -85,6 +86,11 @@ def test_models_zip_lands_in_checkpoints_dir(server: FileServer, tmp_path: Path)
     assert (checkpoints / "label2city_1024_g1" / "latest_net_G0.pth").read_bytes() == b"weights"
     assert sorted(path.name for path in checkpoints.iterdir()) == ["label2city_1024_g1"]  # zip removed
     assert str(checkpoints / "label2city_1024_g1") in result.stdout
+    # the published folder describes itself: the flags of the reference's test_g1_1024.sh
+    saved = json.loads((checkpoints / "label2city_1024_g1" / "opt.json").read_text())
+    shape = (saved["label_nc"], saved["loadSize"], saved["n_scales_spatial"], saved["n_downsample_G"])
+    assert shape == (35, 1024, 3, 2)
+    assert saved["use_instance"] and saved["fg"] and saved["use_single_G"]
 
 
 def test_models_dead_links_suggest_a_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
