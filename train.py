@@ -16,15 +16,16 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from data import DataError, create_dataloader, create_dataset
+from data.order import ResumableSampler, SeededItems
 from models.checkpoint import CheckpointError, iter_file_path, read_checkpoint, save_checkpoint, training_state_path
-from models.schedule import ResumableSampler, SeededItems, sequence_length
+from models.schedule import sequence_length
 from models.trainer import DistributedContext, Trainer
+from models.training_logger import TrainingLogger, visuals_to_images
 from options import TrainOptions
 from options.base_options import options_to_json, save_options
 from util.allocator import keep_freed_memory
 from util.atomic import write_text_atomically
 from util.device import select_device
-from util.logger import TrainingLogger, visuals_to_images
 
 
 def init_distributed(opt: argparse.Namespace) -> DistributedContext:
@@ -138,7 +139,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
         progress.set_description(f"epoch {epoch}/{n_epochs}")
         for data in create_dataloader(opt, dataset, sampler):
             result = trainer.train_item(data)
-            step_items = data["B"].size(0) * distributed.world_size
+            step_items = data.label.size(0) * distributed.world_size
             before, total_steps, epoch_iter = total_steps, total_steps + step_items, epoch_iter + step_items
             frames_since_print += result["frames"] * distributed.world_size
             items_since_print += step_items

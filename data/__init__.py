@@ -5,18 +5,19 @@ import argparse
 
 import torch
 
+from .clip import Clip, collate_clips
 from .image_folder import DataError
+from .modes import get_mode
 from .temporal_dataset import TemporalDataset
 from .test_dataset import TestDataset
 
-__all__ = ["DataError", "TemporalDataset", "TestDataset", "create_dataloader", "create_dataset"]
+__all__ = ["Clip", "DataError", "TemporalDataset", "TestDataset", "collate_clips", "create_dataloader",
+           "create_dataset"]
 
 
 def create_dataset(opt: argparse.Namespace, n_frames_total: int | None = None) -> torch.utils.data.Dataset:
-    """The training dataset (clips) when ``opt.isTrain``, else the per-frame test dataset."""
-    if opt.dataset_mode in ("face", "pose"):
-        raise NotImplementedError(f"--dataset_mode {opt.dataset_mode} is not implemented yet (see ROADMAP: "
-                                  "face and pose); use --dataset_mode temporal with label or image folders")
+    """Random training clips of the --dataset_mode when ``opt.isTrain``, else its test windows (one per frame)."""
+    get_mode(opt.dataset_mode)  # unknown or planned modes fail here, before anything is read
     if opt.isTrain:
         if opt.dataset_mode == "test":
             raise DataError("--dataset_mode test is for test.py; train.py reads clips with --dataset_mode temporal")
@@ -30,4 +31,4 @@ def create_dataloader(opt: argparse.Namespace, dataset: torch.utils.data.Dataset
     shuffle = opt.isTrain and not opt.serial_batches and sampler is None
     return torch.utils.data.DataLoader(
         dataset, batch_size=opt.batchSize, shuffle=shuffle, sampler=sampler,
-        num_workers=opt.nThreads, drop_last=False, persistent_workers=False)
+        num_workers=opt.nThreads, drop_last=False, persistent_workers=False, collate_fn=collate_clips)

@@ -1,4 +1,4 @@
-"""Test dataset (--dataset_mode test): one item per output frame, in order, with no state between items.
+"""Test windows of any dataset mode: one item per output frame, in order, with no state between items.
 
 The reference's test dataset carried the previous frames over from one ``__getitem__`` to the next, which
 forced a single loader thread. Here every item reads its whole window of n_frames_G frames, so any number
@@ -10,28 +10,30 @@ import argparse
 
 import torch
 
-from .base_dataset import SequenceDataset
+from .clip import Clip
 from .image_folder import DataError, sequence_name
+from .modes import DatasetMode, build_mode
+from .temporal_dataset import clip_of
+from .transforms import get_img_params
 
 
-class TestDataset(SequenceDataset):
-    """Item ``i`` is the window of frames ``t .. t + n_frames_G - 1`` of one sequence.
+class TestDataset(torch.utils.data.Dataset):
+    """Item ``i`` is the window of frames ``t .. t + n_frames_G - 1`` of one sequence, as a `Clip` (T = n_frames_G):
+    real frames with --use_real_img, instance maps with --use_instance, ``starts_sequence`` for the first window
+    of a sequence, ``frame_index`` the newest frame's index.
 
     Windows of a sequence come in order (t = --start_frame, start_frame + 1, ...), sequences one after
-    another. A sample: ``A`` (tG*C, H, W), ``B`` (tG*3, H, W) with --use_real_img else a 0-d zero,
-    ``inst`` (tG, H, W) with --use_instance else a 0-d zero, ``A_path`` (the newest frame's path),
-    ``change_seq`` (True for the first window of a sequence), ``seq_index``, ``seq_name``, ``frame_index``.
-
-    --start_frame applies to every sequence (the reference applied it to the first one only).
+    another. --start_frame applies to every sequence (the reference applied it to the first one only).
     """
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, opt: argparse.Namespace) -> None:
-        super().__init__(opt, need_real_frames=opt.use_real_img)
+    def __init__(self, opt: argparse.Namespace, mode: DatasetMode | None = None) -> None:
+        self.opt = opt
+        self.mode = mode if mode is not None else build_mode(opt, need_real_frames=opt.use_real_img)
         tG = opt.n_frames_G
         self.windows: list[tuple[int, int]] = []
-        for seq_index, frames in enumerate(self.A_paths):
+        for seq_index, frames in enumerate(self.mode.sequences):
             if len(frames) < opt.start_frame + tG:
                 raise DataError(f"sequence {sequence_name(frames)} has {len(frames)} frames; --start_frame "
                                 f"{opt.start_frame} + --n_frames_G {tG} needs at least {opt.start_frame + tG}. "
@@ -42,24 +44,16 @@ class TestDataset(SequenceDataset):
         return len(self.windows)
 
     def n_frames(self, seq_index: int) -> int:
-        return len(self.A_paths[seq_index])
+        return len(self.mode.sequences[seq_index])
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> Clip:
         seq_index, start = self.windows[index]
-        frame_indices = range(start, start + self.opt.n_frames_G)
+        frame_indices = list(range(start, start + self.opt.n_frames_G))
         # One set of transform parameters per sequence, identical for all its windows (random crops too).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seq_index)
-            params = self.sample_params(seq_index, 0)
-        frames = [self.read_frame(seq_index, i, params) for i in frame_indices]
-        zero = torch.tensor(0.0)
-        return {
-            "A": torch.cat([f["A"] for f in frames]),  # (tG*C, H, W)
-            "B": torch.cat([f["B"] for f in frames]) if self.B_paths is not None else zero,  # (tG*3, H, W)
-            "inst": torch.cat([f["inst"] for f in frames]) if self.I_paths is not None else zero,  # (tG, H, W)
-            "A_path": self.A_paths[seq_index][frame_indices[-1]],
-            "change_seq": start == self.opt.start_frame,
-            "seq_index": seq_index,
-            "seq_name": sequence_name(self.A_paths[seq_index]),
-            "frame_index": frame_indices[-1],
-        }
+            params = get_img_params(self.opt, self.mode.frame_size(seq_index, 0))
+        frames = [self.mode.read_frame(seq_index, i, params) for i in frame_indices]
+        paths = self.mode.sequences[seq_index]
+        return clip_of(frames, sequence_name(paths), [paths[i] for i in frame_indices], frame_indices[-1],
+                       starts_sequence=start == self.opt.start_frame)

@@ -1,24 +1,30 @@
-"""Discriminators and every loss of vid2vid: image D (+ feature matching, VGG, flow/warp/weight terms),
-face D on a crop around the face (pose data), and the temporal Ds. Returns dicts of named losses with the
-reference's names; the trainer owns the optimizers and calls ``backward`` on the totals."""
+"""Discriminators and the compute steps of vid2vid's losses: image D (+ feature matching), VGG, warp and
+flow/weight terms, face D on a crop around the face (pose data), and the temporal Ds.
+
+Which terms exist, their weights and the totals they enter are the loss table's (`models/loss_table.py`,
+built from the options); each step here returns unweighted values keyed by the table's names. The trainer owns
+the optimizers and calls ``backward`` on the totals."""
 
 from __future__ import annotations
 
 from argparse import Namespace
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
 
+from .loss_table import LossTable, build_loss_table
 from .networks.discriminator import MultiscaleDiscriminator
 from .networks.factory import build_discriminators
 from .networks.losses import DPredictions, GANLoss, feature_matching_loss, masked_l1_loss
 from .networks.warp import warp
 
-IMAGE_LOSS_NAMES = ("G_VGG", "G_GAN", "G_GAN_Feat", "D_real", "D_fake", "G_Warp", "F_Flow", "F_Warp", "W")
-FACE_LOSS_NAMES = ("G_f_GAN", "G_f_GAN_Feat", "D_f_real", "D_f_fake")
-TEMPORAL_LOSS_NAMES = ("G_T_GAN", "G_T_GAN_Feat", "D_T_real", "D_T_fake", "G_T_Warp")
-FACE_LOSS_WEIGHT = 2.0
 FLOW_INPUT_SCALE = 20.0  # temporal D sees reference flows / 20
+# the generator outputs `image_losses` reads (GeneratorModel.forward's keys), in the former positional order
+IMAGE_INPUTS = ("real_image", "fake_image", "fake_raw_image", "real_label", "real_prev_image", "fake_prev_image",
+                "flow", "weight")
+Inputs = dict[str, torch.Tensor | None]  # flattened (N, C, H, W) image inputs + flow_ref, conf_ref
+Losses = dict[str, torch.Tensor]
 
 
 def flatten_frames(x: torch.Tensor | None) -> torch.Tensor | None:
@@ -30,10 +36,10 @@ def flatten_frames(x: torch.Tensor | None) -> torch.Tensor | None:
 
 
 class DiscriminatorModel(nn.Module):
-    """Holds ``D``, ``D_T{s}`` and ``D_f`` and computes the losses.
+    """Holds ``D``, ``D_T{s}`` and ``D_f`` and computes the losses of ``self.loss_table``.
 
-    ``image_losses`` and ``temporal_losses`` return dicts of 0-dim tensors named as in the reference
-    (G_GAN, D_real, ..., G_T_GAN, ...); ``total_losses`` combines them into loss_G / loss_D / loss_D_T.
+    ``image_losses`` and ``temporal_losses`` return dicts of weighted 0-dim tensors named as in the reference
+    (G_GAN, D_real, ..., G_T_GAN, ...); ``total_losses`` sums them into loss_G / loss_D / loss_D_T.
     """
 
     def __init__(self, opt: Namespace) -> None:
@@ -41,22 +47,15 @@ class DiscriminatorModel(nn.Module):
         self.opt_num_D = opt.num_D
         self.n_layers_D = opt.n_layers_D
         self.no_ganFeat = bool(opt.no_ganFeat)
-        self.lambda_feat = opt.lambda_feat
-        self.lambda_F = opt.lambda_F
-        self.lambda_T = opt.lambda_T
-        self.n_scales_spatial = opt.n_scales_spatial
-        self.n_frames_D = opt.n_frames_D
-        self.output_nc = opt.output_nc
-        self.no_first_img = bool(opt.no_first_img)
-        self.add_face_disc = bool(opt.add_face_disc)
         self.openpose_only = bool(getattr(opt, "openpose_only", False))
         self.face_size = opt.fineSize // 32 * 8
+        self.loss_table: LossTable = build_loss_table(opt)
         nets = build_discriminators(opt)
         self.netD: MultiscaleDiscriminator = nets["D"]
         self.netD_T = nn.ModuleList(nets[f"D_T{s}"] for s in range(opt.n_scales_temporal))
         self.netD_f: MultiscaleDiscriminator | None = nets.get("D_f")
         self.criterion_gan = GANLoss(opt.gan_mode)
-        self.criterion_vgg = None
+        self.criterion_vgg = None  # None: G_VGG is 0 (bench/train_step.py may set one later; it is then used)
         if not opt.no_vgg:
             from .networks.vgg import VGGLoss
 
@@ -73,21 +72,25 @@ class DiscriminatorModel(nn.Module):
     # ------------------------------------------------------------------ building blocks
     def gan_and_feature_matching(
         self, pred_real: DPredictions, pred_fake: DPredictions
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """G's GAN loss and the unweighted feature matching (None with --no_ganFeat: no features)."""
         loss_gan = self.criterion_gan(pred_fake, True, for_discriminator=False)
         if self.no_ganFeat:
-            return loss_gan, torch.zeros_like(loss_gan)
-        loss_feat = feature_matching_loss(pred_fake, pred_real, self.opt_num_D, self.n_layers_D, self.lambda_feat)
-        return loss_gan, loss_feat
+            return loss_gan, None
+        return loss_gan, feature_matching_loss(pred_fake, pred_real, self.opt_num_D, self.n_layers_D)
 
-    def adversarial_losses(self, net: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """D on real, on detached fake (D losses), and on fake again (G losses). Inputs (N, C, H, W)."""
+    def adversarial_losses(self, net: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> Losses:
+        """D on real, on detached fake (D losses), and on fake again (G losses), in that order. Inputs
+        (N, C, H, W). Unweighted G_GAN, G_GAN_Feat (absent with --no_ganFeat), D_real, D_fake."""
         pred_real = net(real)
         pred_fake_detached = net(fake.detach())
         d_real = self.criterion_gan(pred_real, True)
         d_fake = self.criterion_gan(pred_fake_detached, False)
         g_gan, g_feat = self.gan_and_feature_matching(pred_real, net(fake))
-        return {"D_real": d_real, "D_fake": d_fake, "G_GAN": g_gan, "G_GAN_Feat": g_feat}
+        losses = {"G_GAN": g_gan, "D_real": d_real, "D_fake": d_fake}
+        if g_feat is not None:
+            losses["G_GAN_Feat"] = g_feat
+        return losses
 
     def face_region(self, real_label: torch.Tensor) -> tuple[int, int, int, int] | None:
         """Square crop (ys, ye, xs, xe) of side fineSize//32*8 centred on the face pixels of all frames, clamped
@@ -108,75 +111,87 @@ class DiscriminatorModel(nn.Module):
         xc = max(half, min(w - 1 - half, (xs + xe) // 2))
         return yc - half, yc + half, xc - half, xc + half
 
+    # ------------------------------------------------------------------ compute steps (unweighted)
+    def step_vgg(self, x: Inputs) -> Losses:
+        """G_VGG: VGG loss of fake_B (+ fake_B_raw) against the real frames; nothing without a VGG network."""
+        if self.criterion_vgg is None:
+            return {}
+        vgg = self.criterion_vgg(x["fake_image"], x["real_image"])
+        if x["fake_raw_image"] is not None:
+            vgg = vgg + self.criterion_vgg(x["fake_raw_image"], x["real_image"])
+        return {"G_VGG": vgg}
+
+    def step_image_d(self, x: Inputs) -> Losses:
+        """Image D on (label, frame) pairs. With fake_B_raw its terms are added to fake_B's, so D_real counts
+        the real pass twice, as in the reference."""
+        real_pair = torch.cat([x["real_label"], x["real_image"]], dim=1)
+        adv = self.adversarial_losses(self.netD, real_pair, torch.cat([x["real_label"], x["fake_image"]], dim=1))
+        if x["fake_raw_image"] is not None:
+            raw_pair = torch.cat([x["real_label"], x["fake_raw_image"]], dim=1)
+            adv_raw = self.adversarial_losses(self.netD, real_pair, raw_pair)
+            adv = {k: adv[k] + adv_raw[k] for k in adv}
+        return adv
+
+    def step_warp(self, x: Inputs) -> Losses:
+        """G_Warp: fake_B against the previous generated frame warped by the reference flow (a fixed target)."""
+        target = warp(x["fake_prev_image"], x["flow_ref"]).detach()
+        return {"G_Warp": masked_l1_loss(x["fake_image"], target, x["conf_ref"])}
+
+    def step_flow(self, x: Inputs) -> Losses:
+        """F_Flow (G's flow vs the reference flow), F_Warp (real previous frame warped by G's flow vs the real
+        frame), W (G's blend weight vs 0), all masked by conf_ref; nothing when G gave no flow."""
+        flow, conf = x["flow"], x["conf_ref"]
+        if flow is None:
+            return {}
+        return {
+            "F_Flow": masked_l1_loss(flow, x["flow_ref"], conf),
+            "F_Warp": masked_l1_loss(warp(x["real_prev_image"], flow), x["real_image"], conf),
+            "W": masked_l1_loss(x["weight"], torch.zeros_like(x["weight"]), conf),
+        }
+
+    def step_face_d(self, x: Inputs) -> Losses:
+        """Face D on the face crop of fake_B (not fake_B_raw); nothing when no face pixel is found."""
+        box = self.face_region(x["real_label"])
+        if box is None or self.netD_f is None:
+            return {}
+        ys, ye, xs, xe = box
+        face = self.adversarial_losses(
+            self.netD_f,
+            torch.cat([x["real_label"], x["real_image"]], dim=1)[:, :, ys:ye, xs:xe],
+            torch.cat([x["real_label"], x["fake_image"]], dim=1)[:, :, ys:ye, xs:xe],
+        )
+        names = {"G_GAN": "G_f_GAN", "G_GAN_Feat": "G_f_GAN_Feat", "D_real": "D_f_real", "D_fake": "D_f_fake"}
+        return {names[k]: v for k, v in face.items()}
+
+    def image_steps(self) -> dict[str, Callable[[Inputs], Losses]]:
+        """Step name (LossTerm.step) -> compute step of the per-frame terms."""
+        return {"vgg": self.step_vgg, "image_D": self.step_image_d, "warp": self.step_warp,
+                "flow": self.step_flow, "face_D": self.step_face_d}
+
     # ------------------------------------------------------------------ losses
     def image_losses(
         self,
-        real_image: torch.Tensor,
-        fake_image: torch.Tensor,
-        fake_raw_image: torch.Tensor | None,
-        real_label: torch.Tensor,
-        real_prev_image: torch.Tensor,
-        fake_prev_image: torch.Tensor,
-        flow: torch.Tensor | None,
-        weight: torch.Tensor | None,
+        outputs: Mapping[str, torch.Tensor | None],
         flow_ref: torch.Tensor,
         conf_ref: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
-        """Per-frame losses of one chunk. All inputs (B, n, C, H, W) or flattened (N, C, H, W): images C=3,
-        real_label C = label channels, flow/flow_ref C=2 (pixels, current->previous), weight/conf_ref C=1.
+    ) -> Losses:
+        """Weighted per-frame losses of one chunk, in the table's order (the reference's names).
 
-        Returns G_VGG, G_GAN, G_GAN_Feat, D_real, D_fake, G_Warp, F_Flow, F_Warp, W
-        (+ G_f_GAN, G_f_GAN_Feat, D_f_real, D_f_fake with the face D). D_real counts the real pass twice when
-        ``fake_raw_image`` is given (once per fake), as in the reference.
+        Args:
+            outputs: GeneratorModel.forward's dict (other keys are ignored): real_image, fake_image,
+                fake_raw_image (or None), real_prev_image, fake_prev_image (B, n, 3, H, W); real_label
+                (B, n, C, H, W); flow (B, n, 2, H, W) and weight (B, n, 1, H, W) or None. Flattened
+                (N, C, H, W) tensors work too.
+            flow_ref: (B, n, 2, H, W) reference flow in pixels, current -> previous.
+            conf_ref: (B, n, 1, H, W) its confidence.
         """
-        real_image, fake_image, fake_raw_image = map(flatten_frames, (real_image, fake_image, fake_raw_image))
-        real_label, real_prev_image, fake_prev_image = map(
-            flatten_frames, (real_label, real_prev_image, fake_prev_image)
-        )
-        flow, weight, flow_ref, conf_ref = map(flatten_frames, (flow, weight, flow_ref, conf_ref))
-        zero = conf_ref.new_zeros(())
-        losses: dict[str, torch.Tensor] = {}
-
-        if flow is not None:
-            losses["F_Flow"] = (
-                masked_l1_loss(flow, flow_ref, conf_ref) * self.lambda_F / 2 ** (self.n_scales_spatial - 1)
-            )
-            losses["F_Warp"] = masked_l1_loss(warp(real_prev_image, flow), real_image, conf_ref) * self.lambda_T
-            losses["W"] = masked_l1_loss(weight, torch.zeros_like(weight), conf_ref) if self.no_first_img else zero
-        else:
-            losses["F_Flow"] = losses["F_Warp"] = losses["W"] = zero
-
-        vgg = self.criterion_vgg(fake_image, real_image) * self.lambda_feat if self.criterion_vgg is not None else zero
-        real_pair = torch.cat([real_label, real_image], dim=1)
-        adv = self.adversarial_losses(self.netD, real_pair, torch.cat([real_label, fake_image], dim=1))
-        warp_target = warp(fake_prev_image, flow_ref).detach()
-        losses["G_Warp"] = masked_l1_loss(fake_image, warp_target, conf_ref) * self.lambda_T
-
-        if fake_raw_image is not None:
-            if self.criterion_vgg is not None:
-                vgg = vgg + self.criterion_vgg(fake_raw_image, real_image) * self.lambda_feat
-            adv_raw = self.adversarial_losses(self.netD, real_pair, torch.cat([real_label, fake_raw_image], dim=1))
-            adv = {k: adv[k] + adv_raw[k] for k in adv}
-        losses["G_VGG"] = vgg
-        losses.update(adv)
-
-        if self.netD_f is not None:
-            box = self.face_region(real_label)
-            if box is None:
-                losses.update({name: zero for name in FACE_LOSS_NAMES})
-            else:
-                ys, ye, xs, xe = box
-                face = self.adversarial_losses(
-                    self.netD_f,
-                    torch.cat([real_label, real_image], dim=1)[:, :, ys:ye, xs:xe],
-                    torch.cat([real_label, fake_image], dim=1)[:, :, ys:ye, xs:xe],
-                )
-                losses["G_f_GAN"] = face["G_GAN"] * FACE_LOSS_WEIGHT
-                losses["G_f_GAN_Feat"] = face["G_GAN_Feat"] * FACE_LOSS_WEIGHT
-                losses["D_f_real"] = face["D_real"]
-                losses["D_f_fake"] = face["D_fake"]
-        names = IMAGE_LOSS_NAMES + (FACE_LOSS_NAMES if self.netD_f is not None else ())
-        return {name: losses[name] for name in names}
+        x: Inputs = {key: flatten_frames(outputs[key]) for key in IMAGE_INPUTS}
+        x["flow_ref"], x["conf_ref"] = flatten_frames(flow_ref), flatten_frames(conf_ref)
+        table, steps = self.loss_table, self.image_steps()
+        raw: Losses = {}
+        for step in table.steps(table.image):
+            raw.update(steps[step](x))
+        return table.weigh(table.image, raw, x["conf_ref"].new_zeros(()))
 
     def temporal_losses(
         self,
@@ -185,9 +200,9 @@ class DiscriminatorModel(nn.Module):
         fake: torch.Tensor,
         flow_ref: torch.Tensor,
         conf_ref: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """Losses of temporal D ``scale`` on frame groups: real/fake (G, tD, 3, H, W), flow_ref (G, tD-1, 2, H, W)
-        in pixels (fed / 20). conf_ref is unused (the reference ignores it here). G_T_Warp is always 0."""
+    ) -> Losses:
+        """Weighted losses of temporal D ``scale`` on frame groups: real/fake (G, tD, 3, H, W), flow_ref
+        (G, tD-1, 2, H, W) in pixels (fed / 20). conf_ref is unused (the reference ignores it here)."""
         del conf_ref
         if not 0 <= scale < len(self.netD_T):
             raise ValueError(f"temporal scale {scale} out of range (--n_scales_temporal {len(self.netD_T)})")
@@ -196,29 +211,12 @@ class DiscriminatorModel(nn.Module):
         real_stack = torch.cat([real.reshape(g, -1, h, w), flows], dim=1)  # (G, 3*tD + 2*(tD-1), H, W)
         fake_stack = torch.cat([fake.reshape(g, -1, h, w), flows], dim=1)
         adv = self.adversarial_losses(self.netD_T[scale], real_stack, fake_stack)
-        return {
-            "G_T_GAN": adv["G_GAN"],
-            "G_T_GAN_Feat": adv["G_GAN_Feat"],
-            "D_T_real": adv["D_real"],
-            "D_T_fake": adv["D_fake"],
-            "G_T_Warp": torch.zeros_like(adv["G_GAN"]),
-        }
+        names = {"G_GAN": "G_T_GAN", "G_GAN_Feat": "G_T_GAN_Feat", "D_real": "D_T_real", "D_fake": "D_T_fake"}
+        raw = {names[k]: v for k, v in adv.items()}
+        return self.loss_table.weigh(self.loss_table.temporal, raw, adv["G_GAN"].new_zeros(()))
 
-    @staticmethod
-    def total_losses(
-        image_losses: dict[str, torch.Tensor], temporal_losses: list[dict[str, torch.Tensor]]
-    ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
-        """loss_D = (D_fake + D_real)/2 [+ (D_f_fake + D_f_real)/2];
-        loss_G = sum of all G terms incl. every temporal scale's; loss_D_T[s] = (D_T_fake + D_T_real)/2."""
-        losses = image_losses
-        loss_d = (losses["D_fake"] + losses["D_real"]) * 0.5
-        loss_g = losses["G_GAN"] + losses["G_GAN_Feat"] + losses["G_VGG"]
-        loss_g = loss_g + losses["G_Warp"] + losses["F_Flow"] + losses["F_Warp"] + losses["W"]
-        if "G_f_GAN" in losses:
-            loss_g = loss_g + losses["G_f_GAN"] + losses["G_f_GAN_Feat"]
-            loss_d = loss_d + (losses["D_f_fake"] + losses["D_f_real"]) * 0.5
-        loss_d_t = []
-        for scale_losses in temporal_losses:
-            loss_g = loss_g + scale_losses["G_T_GAN"] + scale_losses["G_T_GAN_Feat"] + scale_losses["G_T_Warp"]
-            loss_d_t.append((scale_losses["D_T_fake"] + scale_losses["D_T_real"]) * 0.5)
-        return {"loss_G": loss_g, "loss_D": loss_d, "loss_D_T": loss_d_t}
+    def total_losses(self, image_losses: Losses, temporal_losses: list[Losses]
+                     ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
+        """loss_G, loss_D and loss_D_T[s] (one per entry of ``temporal_losses``): the table's weighted sums
+        of the named values (`LossTable.totals`)."""
+        return self.loss_table.totals(image_losses, temporal_losses)

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
+from data.clip import Clip
+
 from .checkpoint import (
     CITY_SINGLE_DIR,
     FACE_SINGLE_DIR,
@@ -120,69 +122,38 @@ def extra_scales_notice(opt: Namespace) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------- running
-def sample_tensors(
-    sample: dict, opt: Namespace, device: torch.device | str
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """A test sample (one window of tG frames) -> generator inputs with a batch dim of 1.
-
-    sample['A']: (tG*c, H, W), c = 1 label ids or input_nc channels; 'B': (tG*3, H, W) or a 0-d placeholder;
-    'inst': (tG, H, W) or a placeholder. A leading batch dim of 1 (from a batching DataLoader) is accepted.
-    Returns label (1, tG, c, H, W), image (1, tG, 3, H, W) or None, instances (1, tG, 1, H, W) or None.
-    """
-    c = 1 if opt.label_nc != 0 else opt.input_nc
-    label = sample["A"]
-    h, w = label.shape[-2:]
-    label = label.reshape(1, -1, c, h, w).to(device)  # (1, tG, c, H, W)
-
-    def optional(key: str, channels: int) -> torch.Tensor | None:
-        value = sample.get(key)
-        if not isinstance(value, torch.Tensor) or value.dim() < 3:
-            return None
-        return value.reshape(1, -1, channels, h, w).to(device)  # (1, tG, channels, H, W)
-
-    return label, optional("B", opt.output_nc), optional("inst", 1)
-
-
-def first_of(value):  # noqa: ANN001, ANN201 - unwraps the lists a batching DataLoader makes of strings/flags
-    if isinstance(value, (list, tuple)):
-        return value[0]
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    return value
-
-
 @torch.no_grad()
 def generate(
     model: GeneratorModel,
-    samples: Iterable[dict],
+    samples: Iterable[Clip],
     opt: Namespace,
     device: torch.device | str = "cpu",
     face_features: dict[int, torch.Tensor] | None = None,
 ) -> Iterator[dict]:
-    """Run the sequential generator over test samples in order (the reference test.py's loop).
+    """Run the sequential generator over test windows in order (the reference test.py's loop).
 
-    A sample with ``change_seq`` true starts a new sequence: its history is made from the real frames, the
-    single-frame G or zeros (see ``GeneratorModel.first_frames``); later samples reuse the previous outputs of
-    every scale. Yields per sample: ``fake_image`` (3, H, W) in [-1, 1], ``real_label`` (C, H, W) the encoded
-    labels of the newest frame, ``scale_outputs`` (the model's per-scale dicts), and the sample's ``A_path``,
-    ``seq_name``, ``frame_index``, ``change_seq``.
+    A clip with ``starts_sequence`` begins a new sequence: its history is made from the real frames, the
+    single-frame G or zeros (see ``GeneratorModel.first_frames``); later clips reuse the previous outputs of
+    every scale. Yields per clip: ``fake_image`` (3, H, W) in [-1, 1], ``real_label`` (C, H, W) the encoded
+    labels of the newest frame, ``scale_outputs`` (the model's per-scale dicts), ``label_path`` (the newest
+    frame's label file), ``sequence``, ``frame_index`` and ``starts_sequence``.
     """
+    del opt
     prev_outputs = None
     for sample in samples:
-        change_seq = bool(first_of(sample["change_seq"]))
-        if change_seq:
+        clip = sample.as_batch().to(device)  # (1, tG, C, H, W)
+        if clip.starts_sequence:
             prev_outputs = None
         elif prev_outputs is None:
-            raise ValueError("the first sample must start a sequence (change_seq True)")
-        label, image, instances = sample_tensors(sample, opt, device)
-        out = model.inference(label, image, instances, prev_outputs, face_features)
+            raise ValueError("the first test window must start a sequence (starts_sequence True)")
+        out = model.inference(clip.label, clip.real, clip.instance, prev_outputs, face_features)
         prev_outputs = out["prev_outputs"]
         yield {
             "fake_image": out["fake_image"][0],
             "real_label": out["real_label"][0],
             "scale_outputs": out["scale_outputs"],
-            "A_path": first_of(sample.get("A_path", "")),
-            "seq_name": first_of(sample.get("seq_name", "")),
-            "frame_index": first_of(sample.get("frame_index", -1)),
-            "change_seq": change_seq,
+            "label_path": clip.newest_path,
+            "sequence": clip.sequence_name,
+            "frame_index": clip.frame_index,
+            "starts_sequence": clip.starts_sequence,
         }

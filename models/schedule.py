@@ -1,6 +1,6 @@
 """What changes with the epoch during training, as pure functions of the options and the epoch number
-(so a resumed run recomputes them instead of restoring them), and the deterministic data order that makes
-``--continue_train`` resume exactly.
+(so a resumed run recomputes them instead of restoring them). The deterministic data order that makes
+``--continue_train`` resume exactly is in data/order.py.
 
 Epochs are numbered from 1 as in the reference. The reference changes its state at the END of epoch ``e``
 (learning-rate decay, sequence-length doubling, unfreezing the coarse scales); the functions here give the
@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Iterator
-
-import torch
-from torch.utils.data import Dataset
-from torch.utils.data.distributed import DistributedSampler
 
 MAX_SEQUENCE_LENGTH = 128  # the reference never trains on more than 128 frames of one sequence
 
@@ -64,7 +59,7 @@ def sequence_length(n_frames_total: int, seq_len_max: int, n_frames_G: int, epoc
     is kept (the dataset then trains on what each sequence has).
     """
     doublings = (epoch - 1) // niter_step
-    cap = min(MAX_SEQUENCE_LENGTH, seq_len_max) - (n_frames_G - 1)
+    cap = min(MAX_SEQUENCE_LENGTH, seq_len_max) - (n_frames_G - 1)  # minus the history frames
     if doublings == 0 or n_frames_total >= cap:
         return n_frames_total
     return min(cap, n_frames_total * 2**doublings)
@@ -86,46 +81,3 @@ def frames_backpropagate(max_frames_backpropagate: int, chunk_frames: int, epoch
 def train_all_scales(opt: argparse.Namespace, epoch: int) -> bool:
     """False while only the finest spatial scale trains (the first ``--niter_fix_global`` epochs)."""
     return opt.n_scales_spatial == 1 or opt.niter_fix_global == 0 or epoch > opt.niter_fix_global
-
-
-# ---------------------------------------------------------------------------------------------- data order
-class SeededItems(Dataset):
-    """Wraps a dataset so that item ``i`` of epoch ``e`` draws its random clip and augmentation from its own
-    seed, whatever worker, rank or position loads it. Resuming mid-epoch then reproduces the same clips.
-
-    Set ``epoch`` before making a DataLoader iterator (workers copy the dataset when the iterator starts).
-    """
-
-    def __init__(self, dataset: Dataset, seed: int) -> None:
-        self.dataset = dataset
-        self.seed = seed
-        self.epoch = 1
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> dict:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(item_seed(self.seed, self.epoch, index))
-            return self.dataset[index]
-
-
-def item_seed(seed: int, epoch: int, index: int) -> int:
-    return (seed * 1_000_003 + epoch * 7_919 + index) % (2**63 - 1)
-
-
-class ResumableSampler(DistributedSampler):
-    """DistributedSampler (per-epoch order from ``seed`` and ``set_epoch``) that can skip the items this rank
-    already trained on in a resumed epoch. Works single-process (num_replicas 1, rank 0) too."""
-
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, shuffle: bool, seed: int,
-                 skip: int = 0) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed,
-                         drop_last=False)
-        self.skip = skip
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(list(super().__iter__())[self.skip:])
-
-    def __len__(self) -> int:
-        return max(0, self.num_samples - self.skip)

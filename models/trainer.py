@@ -25,6 +25,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from data.clip import Clip
+
 from .checkpoint import (
     load_network,
     load_network_leniently,
@@ -60,16 +62,14 @@ class DistributedContext:
         return self.rank == 0
 
 
-def split_clip(data: dict, opt: argparse.Namespace, device: torch.device
+def split_clip(data: Clip, opt: argparse.Namespace, device: torch.device
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Loader batch -> label (B, T, c, H, W), real (B, T, 3, H, W), instances (B, T, 1, H, W) or None."""
-    real = data["B"]
-    b, _, h, w = real.shape
-    n_frames = real.size(1) // opt.output_nc
-    label = data["A"].view(b, n_frames, -1, h, w)  # (B, T, c, H, W)
-    inst = data["inst"]
-    inst = inst.view(b, n_frames, 1, h, w).to(device) if inst.dim() == 4 else None  # (B, T, 1, H, W)
-    return label.to(device), real.view(b, n_frames, opt.output_nc, h, w).to(device), inst
+    del opt
+    clip = data.as_batch().to(device)
+    if clip.real is None:
+        raise ValueError("training clips need the real frames (the dataset mode read none)")
+    return clip.label, clip.real, clip.instance
 
 
 def checkpointed(forward, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
@@ -185,9 +185,7 @@ class Trainer:
             prev_outputs = out["prev_outputs"]
             flow_ref, conf_ref = self.flow_fp32(out["real_image"], out["real_prev_image"])
             with self.autocast():
-                losses = self.model_d.image_losses(
-                    out["real_image"], out["fake_image"], out["fake_raw_image"], out["real_label"],
-                    out["real_prev_image"], out["fake_prev_image"], out["flow"], out["weight"], flow_ref, conf_ref)
+                losses = self.model_d.image_losses(out, flow_ref, conf_ref)
             groups = history.update(out["real_image"], out["fake_image"], flow_ref, conf_ref, self.flow_fp32)
             scales = [s for s, group in enumerate(groups) if group is not None]
             with self.autocast():
@@ -196,13 +194,7 @@ class Trainer:
             self._update(totals, scales)
             if first_frame is None:
                 first_frame = out["fake_image"][:, 0].detach()
-        named = {name: value.detach().float() for name, value in losses.items()}
-        for s, scale_losses in zip(scales, losses_t, strict=True):
-            named.update({f"{name}{s}": value.detach().float() for name, value in scale_losses.items()})
-        named["loss_G"] = totals["loss_G"].detach().float()
-        named["loss_D"] = totals["loss_D"].detach().float()
-        for s, value in zip(scales, totals["loss_D_T"], strict=True):
-            named[f"loss_D_T{s}"] = value.detach().float()
+        named = self.model_d.loss_table.logged(losses, dict(zip(scales, losses_t, strict=True)), totals)
         visuals = {key: out[key].detach() if out[key] is not None else None
                    for key in ("real_label", "fake_image", "fake_raw_image", "real_image", "flow", "weight")}
         visuals.update(fake_first_image=first_frame, flow_ref=flow_ref, conf_ref=conf_ref)

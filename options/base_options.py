@@ -18,11 +18,11 @@ from collections.abc import Sequence
 
 from util.atomic import write_text_atomically
 
-from .choices import CROP_KEYWORDS, DATASET_MODES, SCALE_KEYWORDS
+from .choices import CROP_KEYWORDS, SCALE_KEYWORDS
 from .shared_flags import NO_OP, add_shared_flags, int_list, int_or_inf
 
 # Re-exported: scripts and the train/test options import these from here.
-__all__ = ["CROP_KEYWORDS", "DATASET_MODES", "NO_OP", "SCALE_KEYWORDS", "BaseOptions", "OptionsError",
+__all__ = ["CROP_KEYWORDS", "NO_OP", "SCALE_KEYWORDS", "BaseOptions", "OptionsError",
            "format_options", "int_list", "int_or_inf", "options_to_json", "round_to_multiple", "save_options"]
 
 
@@ -41,6 +41,7 @@ class BaseOptions:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         self.initialize(self.parser)
+        self.modes_added: set[str] = set()
 
     def description(self) -> str:
         return "vid2vid options"
@@ -57,7 +58,9 @@ class BaseOptions:
         Raises:
             OptionsError: a value or combination that cannot work, naming the flag and the fix.
         """
-        opt = self.parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        argv = list(sys.argv[1:] if argv is None else argv)
+        self.add_dataset_mode_flags(argv)
+        opt = self.parser.parse_args(argv)
         opt.isTrain = self.is_train
         self.validate(opt)
         if verbose:
@@ -65,6 +68,19 @@ class BaseOptions:
         if save:
             save_options(opt)
         return opt
+
+    def add_dataset_mode_flags(self, argv: list[str]) -> None:
+        """Check --dataset_mode against the registered modes and let the chosen mode add its own flags and
+        defaults (its ``modify_commandline_options`` hook), before the command line is parsed for real."""
+        from data.modes import MODES, mode_names  # the registry lives with the datasets
+
+        known, _ = self.parser.parse_known_args([a for a in argv if a not in ("-h", "--help")])
+        name = known.dataset_mode
+        if name not in mode_names():
+            raise OptionsError(f"--dataset_mode {name!r} is not a dataset mode; choose from {', '.join(mode_names())}")
+        if name in MODES and name not in self.modes_added:
+            MODES[name].modify_commandline_options(self.parser, self.is_train)
+            self.modes_added.add(name)
 
     def parse_cli(self, argv: Sequence[str] | None = None, save: bool = True) -> argparse.Namespace:
         """Parse ``argv`` (default sys.argv[1:]) for a script: a bad value ends the program with argparse's

@@ -21,10 +21,6 @@ GAN_MODES: tuple[str, ...] = ("ls", "original", "hinge")
 # --flow_net: optical-flow backend of the flow losses and temporal discriminators (models/flow.py).
 FLOW_NETS: tuple[str, ...] = ("flownet2", "raft", "dis")
 
-# --dataset_mode: the reference's spellings ('temporal' for training clips, 'test' for test.py) plus the face and
-# pose modes of its scripts.
-DATASET_MODES: tuple[str, ...] = ("temporal", "test", "face", "pose")
-
 # --model: the reference had one model name and so do we.
 MODELS: tuple[str, ...] = ("vid2vid",)
 
@@ -33,5 +29,5 @@ MODELS: tuple[str, ...] = ("vid2vid",)
 SCALE_KEYWORDS: tuple[str, ...] = ("resize", "scaleWidth", "scaleHeight", "randomScaleWidth", "randomScaleHeight")
 CROP_KEYWORDS: tuple[str, ...] = ("crop", "scaledCrop")
 
-__all__ = ["CROP_KEYWORDS", "DATASET_MODES", "FLOW_NETS", "GAN_MODES", "MODELS", "NETG_CHOICES", "NORM_TYPES",
+__all__ = ["CROP_KEYWORDS", "FLOW_NETS", "GAN_MODES", "MODELS", "NETG_CHOICES", "NORM_TYPES",
            "SCALE_KEYWORDS"]

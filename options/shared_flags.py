@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from .choices import DATASET_MODES, FLOW_NETS, MODELS, NETG_CHOICES, NORM_TYPES
+from .choices import FLOW_NETS, MODELS, NETG_CHOICES, NORM_TYPES
 
 NO_OP = "[no-op: accepted for compatibility with the reference's scripts] "
 
@@ -65,9 +65,11 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     add("--dataroot", type=str, default="datasets/Cityscapes/",
         help="folder holding, per split, <phase>_A (labels or input images), <phase>_B (real frames) and "
              "optionally <phase>_inst (instance maps), one sub-folder per sequence")
-    add("--dataset_mode", type=str, default="temporal", choices=DATASET_MODES,
-        help="reader of --dataroot: temporal = random training clips, test = one window per output frame; "
-             "face and pose are reserved (their readers are not written yet)")
+    add("--dataset_mode", type=str, default="temporal",
+        help="the data domain, i.e. which reader (data/modes/) finds the files and turns frames into tensors: "
+             "folders (the <phase>_A/_B/_inst layout, also spelled temporal and test as in the reference's "
+             "scripts); face and pose are reserved (their readers are not written yet). Checked at parse time "
+             "against the registered modes")
     add("--max_dataset_size", type=int_or_inf, default=math.inf,
         help="use only the first N sequences found under --dataroot ('inf' keeps them all)")
     add("--nThreads", type=int, default=2, help="DataLoader worker processes (0 reads in the main process)")

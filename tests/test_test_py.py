@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data import create_dataset
+from data import Clip, create_dataset
 from models.checkpoint import save_network
 from models.inference import generate, load_test_model
 from models.networks.factory import build_networks
@@ -115,15 +115,16 @@ def test_reference_test_path_from_checkpoint_files(tmp_path, name: str) -> None:
 
     data, tG = vector["data"], opt.n_frames_G
     c = 1 if opt.label_nc else opt.input_nc
+    h, w = data["B"].shape[-2:]
+    label, real = data["A"].view(-1, c, h, w), data["B"].view(-1, 3, h, w)  # (T, C, H, W)
+    inst = data["inst"].view(-1, 1, h, w) if data["inst"].dim() > 2 else None
     samples = []
     for k, stored in enumerate(vector["test_path"]):
         t = stored["window_start_frame"]
-        samples.append({
-            "A": data["A"][0, t * c : (t + tG) * c],  # (tG*c, H, W), not 8-bit: fed as tensors
-            "B": data["B"][0, t * 3 : (t + tG) * 3],
-            "inst": data["inst"][0, t : t + tG] if data["inst"].dim() > 2 else torch.tensor(0.0),
-            "A_path": f"/x/seq/frame_{t + tG - 1}.png", "change_seq": k == 0,
-        })
+        window = slice(t, t + tG)
+        samples.append(Clip(label=label[window], real=real[window], instance=None if inst is None else inst[window],
+                            sequence="seq", frame_paths=[f"/x/seq/frame_{i}.png" for i in range(t, t + tG)],
+                            starts_sequence=k == 0, frame_index=t + tG - 1))
     outputs = list(generate(model, samples, opt, "cpu"))
     assert len(outputs) == len(vector["test_path"])
     for out, stored in zip(outputs, vector["test_path"], strict=True):
@@ -166,8 +167,8 @@ def test_end_to_end_as_a_user_runs_it(tmp_path, chromium) -> None:
     model = load_test_model(opt)
     frames = list(generate(model, create_dataset(opt), opt))
     for frame in frames:
-        stem = Path(frame["A_path"]).stem
-        folder = out / Path(frame["A_path"]).parent.name
+        stem = Path(frame["label_path"]).stem
+        folder = out / Path(frame["label_path"]).parent.name
         assert np.array_equal(np.asarray(Image.open(folder / f"real_A_{stem}.png")),
                               tensor2label(frame["real_label"], 8))
         expected_jpg = tmp_path / "expected.jpg"
@@ -361,8 +362,8 @@ def test_published_checkpoint_layouts(tmp_path, capsys, config: str) -> None:
         opt = parse(small)
         model = load_test_model(opt)
         torch.manual_seed(0)
-        samples = [{"A": torch.rand(3 * 15, 64, 64), "B": torch.rand(9, 64, 64) * 2 - 1, "inst": torch.tensor(0.0),
-                    "A_path": f"/x/s/{i}.png", "change_seq": i == 0} for i in range(2)]
+        samples = [Clip(label=torch.rand(3, 15, 64, 64), real=torch.rand(3, 3, 64, 64) * 2 - 1, sequence="s",
+                        frame_paths=[f"/x/s/{i}.png"] * 3, starts_sequence=i == 0) for i in range(2)]
         frames = list(generate(model, samples, opt))
         assert len(frames) == 2 and all(torch.isfinite(f["fake_image"]).all() for f in frames)
         return

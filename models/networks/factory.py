@@ -8,6 +8,8 @@ from argparse import Namespace
 
 from torch import nn
 
+from data.clip import encoded_label_channels as label_channels
+from data.clip import history_length
 from options.choices import NETG_CHOICES
 
 from .blocks import get_norm_layer, init_weights
@@ -18,12 +20,6 @@ from .single_frame import FeatureEncoder, GlobalGenerator, GlobalWithZ, LocalEnh
 
 FACE_FEATURE_CHANNELS = 16  # feat_num of the face single-frame G (the reference overwrites opt.feat_num)
 FACE_LABEL_CHANNELS = 15
-
-
-def label_channels(opt: Namespace) -> int:
-    """Channels of one encoded input frame: label_nc (one-hot) or input_nc, +1 for the instance edge map."""
-    channels = opt.label_nc if opt.label_nc != 0 else opt.input_nc
-    return channels + (1 if opt.use_instance else 0)
 
 
 def uses_flow(opt: Namespace) -> bool:
@@ -41,7 +37,7 @@ def build_generator(opt: Namespace, scale: int) -> nn.Module:
         raise ValueError(f"--netG {opt.netG!r} is not supported; use one of {', '.join(NETG_CHOICES)}")
     norm_layer = get_norm_layer(opt.norm)
     input_nc = label_channels(opt) * opt.n_frames_G
-    prev_output_nc = (opt.n_frames_G - 1) * opt.output_nc
+    prev_output_nc = history_length(opt) * opt.output_nc
     common = dict(
         input_nc=input_nc,
         output_nc=opt.output_nc,

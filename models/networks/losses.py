@@ -54,12 +54,13 @@ class GANLoss(nn.Module):
 
 
 def feature_matching_loss(
-    pred_fake: DPredictions, pred_real: DPredictions, num_D: int, n_layers_D: int, lambda_feat: float
+    pred_fake: DPredictions, pred_real: DPredictions, num_D: int, n_layers_D: int, lambda_feat: float = 1.0
 ) -> torch.Tensor:
     """sum over scales i < num_D and stages j except the last of
     (1/num_D) * (4/(n_layers_D+1)) * L1(fake[i][j], real[i][j].detach()) * lambda_feat.
 
     ``num_D`` is ``--num_D`` even for the face D (which has fewer scales): the reference weights it that way.
+    The models pass no ``lambda_feat``: the loss table (models/loss_table.py) applies ``--lambda_feat``.
     """
     feat_weight = 4.0 / (n_layers_D + 1)
     scale_weight = 1.0 / num_D

@@ -1,12 +1,13 @@
 """Training and test datasets: layout, shapes, dtypes, value ranges, transforms and input validation."""
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from data import DataError, TemporalDataset, TestDataset, create_dataloader, create_dataset
+from data import Clip, DataError, TemporalDataset, TestDataset, create_dataloader, create_dataset
 from options import TestOptions, TrainOptions
 
 W, H = 64, 32
@@ -60,20 +61,22 @@ def test_label_instance_sample_matches_reference_layout(label_root):
     assert isinstance(dataset, TemporalDataset) and len(dataset) == 2
     batch = next(iter(create_dataloader(opt, dataset)))
     T = 4 + 2  # n_frames_total + n_frames_G - 1 history frames
-    assert batch["A"].shape == (1, T, H, W) and batch["A"].dtype == torch.float32
-    assert batch["B"].shape == (1, T * 3, H, W) and batch["B"].dtype == torch.float32
-    assert batch["inst"].shape == (1, T, H, W)
-    A = batch["A"]
+    assert isinstance(batch, Clip) and batch.batched
+    assert batch.label.shape == (1, T, 1, H, W) and batch.label.dtype == torch.float32
+    assert batch.real.shape == (1, T, 3, H, W) and batch.real.dtype == torch.float32
+    assert batch.instance.shape == (1, T, 1, H, W)
+    A = batch.label
     assert torch.equal(A, A.round()) and A.min() >= 0 and A.max() <= 34  # label ids, not normalised
-    assert batch["B"].min() >= -1 and batch["B"].max() <= 1 and batch["B"].min() < -0.9
-    assert set(batch["inst"][batch["A"] == 26].unique().tolist()) <= {26000.0, 26001.0}
-    assert isinstance(batch["A_path"][0], str) and batch["A_path"][0].endswith(".png")
+    assert batch.real.min() >= -1 and batch.real.max() <= 1 and batch.real.min() < -0.9
+    assert set(batch.instance[batch.label == 26].unique().tolist()) <= {26000.0, 26001.0}
+    assert len(batch.frame_paths[0]) == T and batch.newest_path.endswith(".png")
+    assert batch.sequence == [Path(batch.newest_path).parent.name]
 
 
 def test_label_values_survive_loading_exactly(label_root):
     opt = train_opt(label_root, "--label_nc", "35", "--no_flip", "--resize_or_crop", "none")
     raw = [np.array(Image.open(p)) for p in sorted((label_root / "train_A" / "seq0").iterdir())]
-    frames = TemporalDataset(opt)[0]["A"].numpy()
+    frames = TemporalDataset(opt)[0].label[:, 0].numpy()
     assert frames.dtype == np.float32
     starts = [s for s in range(len(raw) - 5) if all(np.array_equal(frames[i], raw[s + i]) for i in range(6))]
     assert len(starts) == 1
@@ -83,10 +86,10 @@ def test_continuous_input_sample(tmp_path):
     write_dataset(tmp_path, "train", rgb_input=True)
     opt = train_opt(tmp_path, "--label_nc", "0", "--input_nc", "3")
     sample = create_dataset(opt)[0]
-    assert sample["A"].shape == (6 * 3, H, W)
-    assert sample["A"].min() >= -1 and sample["A"].max() <= 1
-    assert not torch.equal(sample["A"], sample["A"].round())  # normalised images, not ids
-    assert sample["inst"].dim() == 0 and sample["inst"].item() == 0  # unused, as the reference
+    assert sample.label.shape == (6, 3, H, W)
+    assert sample.label.min() >= -1 and sample.label.max() <= 1
+    assert not torch.equal(sample.label, sample.label.round())  # normalised images, not ids
+    assert sample.instance is None  # unused
 
 
 def test_clip_follows_sequence_order_and_spacing(tmp_path):
@@ -100,7 +103,7 @@ def test_clip_follows_sequence_order_and_spacing(tmp_path):
     torch.manual_seed(0)
     steps = set()
     for _ in range(20):
-        ids = create_dataset(opt)[0]["A"][:, 0, 0].long().tolist()
+        ids = create_dataset(opt)[0].label[:, 0, 0, 0].long().tolist()
         assert len(ids) == 6
         step = ids[1] - ids[0]
         assert step >= 1 and ids == list(range(ids[0], ids[0] + 6 * step, step)) and ids[-1] <= 11
@@ -112,17 +115,17 @@ def test_resize_crop_and_flip_modes(label_root):
     opt = train_opt(label_root, "--label_nc", "35", "--resize_or_crop", "resize_and_crop", "--loadSize", "64",
                     "--fineSize", "32")
     sample = TemporalDataset(opt)[0]
-    assert sample["A"].shape[-2:] == (32, 32) and sample["B"].shape[-2:] == (32, 32)
+    assert sample.label.shape[-2:] == (32, 32) and sample.real.shape[-2:] == (32, 32)
     opt = train_opt(label_root, "--label_nc", "35", "--resize_or_crop", "scaleHeight", "--loadSize", "64")
-    assert TemporalDataset(opt)[0]["A"].shape[-2:] == (64, 128)
+    assert TemporalDataset(opt)[0].label.shape[-2:] == (64, 128)
     opt = train_opt(label_root, "--label_nc", "35", "--resize_or_crop", "none")
-    assert TemporalDataset(opt)[0]["A"].shape[-2:] == (H, W)
+    assert TemporalDataset(opt)[0].label.shape[-2:] == (H, W)
     # flips happen for some samples and never with --no_flip; labels stay nearest-neighbour ids
     left_is_car = []
     for flags in ([], ["--no_flip"]):
         opt = train_opt(label_root, "--label_nc", "35", *flags)
         torch.manual_seed(1)
-        left_is_car.append({bool((TemporalDataset(opt)[0]["A"][0, :, 0] == 26).all()) for _ in range(12)})
+        left_is_car.append({bool((TemporalDataset(opt)[0].label[0, 0, :, 0] == 26).all()) for _ in range(12)})
     assert left_is_car == [{True, False}, {True}]
 
 
@@ -132,27 +135,29 @@ def test_test_dataset_windows_in_order(label_root):
     assert isinstance(dataset, TestDataset)
     assert len(dataset) == 2 * (6 - 3 + 1)
     items = [dataset[i] for i in range(len(dataset))]
-    assert [item["change_seq"] for item in items] == [True, False, False, False] * 2
-    assert [item["frame_index"] for item in items] == [2, 3, 4, 5] * 2
-    assert items[0]["A"].shape == (3, H, W) and items[0]["B"].shape == (9, H, W) and items[0]["inst"].shape == (3, H, W)
+    assert [item.starts_sequence for item in items] == [True, False, False, False] * 2
+    assert [item.frame_index for item in items] == [2, 3, 4, 5] * 2
+    first = items[0]
+    assert first.label.shape == (3, 1, H, W) and first.real.shape == (3, 3, H, W)
+    assert first.instance.shape == (3, 1, H, W)
     # consecutive windows overlap by n_frames_G - 1 frames
-    assert torch.equal(items[0]["A"][1:], items[1]["A"][:2])
+    assert torch.equal(items[0].label[1:], items[1].label[:2])
     # no state: reading out of order gives the same item
-    assert torch.equal(dataset[5]["A"], items[5]["A"])
+    assert torch.equal(dataset[5].label, items[5].label)
     without_real = create_dataset(inference_opt(label_root, "--label_nc", "35"))
-    assert without_real[0]["B"].dim() == 0
+    assert without_real[0].real is None
 
 
 def test_test_dataset_with_several_workers(label_root):
     opt = inference_opt(label_root, "--label_nc", "35", "--nThreads", "2")
     dataset = create_dataset(opt)
-    frames = [batch["frame_index"].item() for batch in create_dataloader(opt, dataset)]
+    frames = [batch.frame_index for batch in create_dataloader(opt, dataset)]
     assert frames == [2, 3, 4, 5] * 2
 
 
 def test_start_frame(label_root):
     dataset = create_dataset(inference_opt(label_root, "--label_nc", "35", "--start_frame", "2"))
-    assert len(dataset) == 2 * 2 and dataset[0]["frame_index"] == 4 and dataset[0]["change_seq"]
+    assert len(dataset) == 2 * 2 and dataset[0].frame_index == 4 and dataset[0].starts_sequence
     with pytest.raises(DataError, match="--start_frame 5"):
         create_dataset(inference_opt(label_root, "--label_nc", "35", "--start_frame", "5"))
 
@@ -188,7 +193,7 @@ def test_short_sequences(tmp_path, capsys):
     write_dataset(tmp_path, n_frames=5)
     dataset = create_dataset(train_opt(tmp_path, "--label_nc", "35"))
     assert "shortest is seq0 with 5" in capsys.readouterr().out
-    assert dataset[0]["A"].shape[0] == 2 + 2  # 3 frames fit; trimmed to one whole chunk of 2 like the reference
+    assert dataset[0].label.shape[0] == 2 + 2  # 3 frames fit; trimmed to one whole chunk of 2 like the reference
 
 
 def test_label_out_of_range_names_file_and_value(label_root):

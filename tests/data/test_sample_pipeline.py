@@ -24,12 +24,12 @@ def test_labels_with_instances(sample_root):
                                 "--loadSize", "128", "--n_downsample_G", "2", "--n_frames_total", "6",
                                 "--max_frames_per_gpu", "3", "--nThreads", "0"], save=False, verbose=False)
     batch = next(iter(create_dataloader(opt, create_dataset(opt))))
-    assert batch["A"].shape == (1, 8, 64, 128) and batch["B"].shape == (1, 24, 64, 128)
-    assert batch["inst"].shape == (1, 8, 64, 128)
-    assert set(batch["A"].unique().long().tolist()) <= CLASSES and 26 in batch["A"]
-    cars = batch["inst"][batch["A"] == 26]
+    assert batch.label.shape == (1, 8, 1, 64, 128) and batch.real.shape == (1, 8, 3, 64, 128)
+    assert batch.instance.shape == (1, 8, 1, 64, 128)
+    assert set(batch.label.unique().long().tolist()) <= CLASSES and 26 in batch.label
+    cars = batch.instance[batch.label == 26]
     assert torch.equal(torch.div(cars, 1000, rounding_mode="floor"), torch.full_like(cars, 26))
-    assert -1 <= batch["B"].min() < batch["B"].max() <= 1
+    assert -1 <= batch.real.min() < batch.real.max() <= 1
 
 
 def test_rgb_input_reads_frames_as_inputs(sample_root):
@@ -40,8 +40,8 @@ def test_rgb_input_reads_frames_as_inputs(sample_root):
         opt = TestOptions().parse(["--dataroot", str(sample_root), "--label_nc", "0", "--input_nc", "3",
                                    "--loadSize", "128", "--n_downsample_G", "2"], save=False, verbose=False)
         item = create_dataset(opt)[0]
-        assert item["A"].shape == (9, 64, 128) and item["A"].min() >= -1 and item["A"].max() <= 1
-        assert item["B"].dim() == 0 and item["inst"].dim() == 0
+        assert item.label.shape == (3, 3, 64, 128) and item.label.min() >= -1 and item.label.max() <= 1
+        assert item.real is None and item.instance is None
     finally:
         (sample_root / "test_A").unlink()
         (sample_root / "test_A_labels").rename(sample_root / "test_A")

@@ -146,10 +146,7 @@ def d_and_loss_pass(
     """Every discriminator call and loss of one chunk, given the chunk's real and generated tensors."""
     recorders = {label: CallRecorder(net) for label, net in model_d.networks().items()}
     c = chunk_tensors
-    losses = model_d.image_losses(
-        c["real_image"], c["fake_image"], c["fake_raw_image"], c["real_label"], c["real_prev_image"],
-        c["fake_prev_image"], c["flow"], c["weight"], flow_ref, conf_ref,
-    )  # fmt: skip
+    losses = model_d.image_losses(c, flow_ref, conf_ref)
     groups = history.update(c["real_image"], c["fake_image"], flow_ref, conf_ref)
     losses_t, scales_run = [], []
     for s, group in enumerate(groups):

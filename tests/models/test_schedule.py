@@ -1,12 +1,9 @@
-"""The epoch schedule follows the reference's formulas (models/base_model.py, data/base_dataset.py)."""
+"""The epoch schedule follows the reference's formulas (its models/base_model.py and data/base_dataset.py)."""
 import argparse
 
 import pytest
-import torch
 
 from models.schedule import (
-    ResumableSampler,
-    SeededItems,
     adam_betas,
     decay_factor,
     frames_backpropagate,
@@ -91,36 +88,3 @@ def test_niter_fix_global():
     assert [train_all_scales(opt, e) for e in range(1, 6)] == [False, False, False, True, True]
     assert train_all_scales(options(n_scales_spatial=2), 1)
     assert train_all_scales(options(niter_fix_global=3), 1)  # one scale: nothing to fix
-
-
-class Draws(torch.utils.data.Dataset):
-    def __len__(self):
-        return 5
-
-    def __getitem__(self, index):
-        return torch.rand(()).item()
-
-
-def test_seeded_items_do_not_depend_on_order_or_global_rng():
-    items = SeededItems(Draws(), seed=3)
-    items.epoch = 2
-    forward = [items[i] for i in range(5)]
-    torch.manual_seed(123)
-    backward = [items[i] for i in reversed(range(5))][::-1]
-    assert forward == backward
-    items.epoch = 3
-    assert [items[i] for i in range(5)] != forward
-
-
-def test_resumable_sampler_skips_what_was_done_and_splits_ranks():
-    data = list(range(7))
-    full = ResumableSampler(data, 1, 0, shuffle=True, seed=0)
-    full.set_epoch(4)
-    order = list(full)
-    resumed = ResumableSampler(data, 1, 0, shuffle=True, seed=0, skip=3)
-    resumed.set_epoch(4)
-    assert list(resumed) == order[3:] and len(resumed) == 4
-    ranks = [ResumableSampler(data, 2, r, shuffle=True, seed=0) for r in (0, 1)]
-    for sampler in ranks:
-        sampler.set_epoch(4)
-    assert sorted(set(list(ranks[0]) + list(ranks[1]))) == data

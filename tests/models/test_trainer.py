@@ -49,9 +49,7 @@ def test_losses_equal_the_models_parity_path(dataroot, tmp_path):
     label, real, inst = split_clip(data, opt, CPU)
     out = model_g(label, real, inst, None)
     flow_ref, conf_ref = trainer.flow_fp32(out["real_image"], out["real_prev_image"])
-    losses = model_d.image_losses(out["real_image"], out["fake_image"], out["fake_raw_image"], out["real_label"],
-                                  out["real_prev_image"], out["fake_prev_image"], out["flow"], out["weight"],
-                                  flow_ref, conf_ref)
+    losses = model_d.image_losses(out, flow_ref, conf_ref)
     groups = TemporalFrameHistory(2, 3).update(out["real_image"], out["fake_image"], flow_ref, conf_ref,
                                                trainer.flow_fp32)
     losses_t = [model_d.temporal_losses(s, **g) for s, g in enumerate(groups) if g is not None]

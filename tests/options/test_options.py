@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from data.modes import mode_names
 from options import OptionsError, TestOptions, TrainOptions, choices
 from options.base_options import format_options, options_to_json
 
@@ -146,7 +147,6 @@ def test_options_saved_as_txt_and_json(tmp_path, capsys):
     ("--norm", "group", choices.NORM_TYPES),
     ("--gan_mode", "wgan", choices.GAN_MODES),
     ("--flow_net", "pwcnet", choices.FLOW_NETS),
-    ("--dataset_mode", "aligned", choices.DATASET_MODES),
 ])
 def test_closed_choices_fail_at_parse_time(flag, value, allowed, tmp_path, capsys):
     """A value outside a closed set stops the script with argparse's exit code 2 and one line naming the flag
@@ -165,8 +165,20 @@ def test_every_listed_choice_parses():
                          ("gan_mode", choices.GAN_MODES), ("flow_net", choices.FLOW_NETS)):
         for value in values:
             assert getattr(parse([f"--{name}", value]), name) == value
-    for mode in choices.DATASET_MODES:
+    for mode in mode_names():
         assert parse(["--dataset_mode", mode], train=False).dataset_mode == mode
+    assert {"folders", "temporal", "test", "face", "pose"} <= set(mode_names())  # the reference's spellings
+
+
+def test_unknown_dataset_mode_fails_at_parse_time(tmp_path, capsys):
+    """The open set of registered dataset modes is checked at parse time too: exit 2, one line, nothing written."""
+    with pytest.raises(SystemExit) as stop:
+        TrainOptions().parse_cli(["--dataset_mode", "aligned", "--checkpoints_dir", str(tmp_path)])
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--dataset_mode 'aligned' is not a dataset mode" in last
+    assert all(name in last for name in mode_names()), last
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_choice_is_accepted_by_the_code_that_acts_on_it(tmp_path):

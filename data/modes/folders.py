@@ -1,7 +1,8 @@
-"""Shared part of the training and test datasets: finding the sequences and reading frames.
+"""The reference's folder layout (``--dataset_mode folders``, also spelled ``temporal`` / ``test``).
 
-Layout (as the reference reads it): ``<dataroot>/<phase>_A/<seq>/*`` label maps or input images,
-``<phase>_B/<seq>/*`` real RGB frames, ``<phase>_inst/<seq>/*`` instance maps (with --use_instance).
+``<dataroot>/<phase>_A/<seq>/*`` label maps (``--label_nc N``: 8/16-bit ids) or input images
+(``--label_nc 0 --input_nc 1|3``), ``<phase>_B/<seq>/*`` real RGB frames, ``<phase>_inst/<seq>/*`` instance
+maps (with --use_instance).
 """
 from __future__ import annotations
 
@@ -12,18 +13,22 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .image_folder import DataError, check_paired, make_grouped_dataset, require_folder
-from .transforms import ImageParams, get_img_params, to_index_tensor, to_normalized_tensor, transform_image
+from ..image_folder import DataError, check_paired, make_grouped_dataset, require_folder
+from ..transforms import ImageParams, to_index_tensor, to_normalized_tensor, transform_image
+from . import register_mode
+from .base import DatasetMode, Frame
 
 SAMPLE_DATA_HINT = "For the embedded sample data run: python scripts/make_sample_dataset.py"
 LABEL_MODES = ("L", "P", "I", "I;16")
 
 
-class SequenceDataset(torch.utils.data.Dataset):
-    """Finds the sequences of one phase and reads frames; subclasses decide which frames form a sample."""
+@register_mode("folders", aliases=("temporal", "test"))
+class FolderMode(DatasetMode):
+    """Label maps or input images in ``<phase>_A/<seq>/``, real frames in ``<phase>_B/<seq>/``, instance maps
+    in ``<phase>_inst/<seq>/`` (with --use_instance), paired by position (the reference's layout)."""
 
     def __init__(self, opt: argparse.Namespace, need_real_frames: bool = True) -> None:
-        self.opt = opt
+        super().__init__(opt, need_real_frames)
         self.A_is_label = opt.label_nc != 0
         root, phase = opt.dataroot, opt.phase
         if not os.path.isdir(root):
@@ -51,6 +56,7 @@ class SequenceDataset(torch.utils.data.Dataset):
                            "Provide instance maps or drop --use_instance.")
             self.I_paths = make_grouped_dataset(self.dir_inst)[: len(self.A_paths)]
             check_paired(self.A_paths, self.I_paths, self.dir_A, self.dir_inst)
+        self.sequences = self.A_paths
 
     # ------------------------------------------------------------------ reading
     @staticmethod
@@ -62,24 +68,18 @@ class SequenceDataset(torch.utils.data.Dataset):
             raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
         return img
 
-    def sample_params(self, seq_index: int, frame_index: int) -> ImageParams:
-        """Draw one sample's transform parameters from the size of a real (or input) frame."""
+    def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
+        """Size of a real (or, without real frames, input) frame."""
         paths = self.B_paths if self.B_paths is not None else self.A_paths
-        return get_img_params(self.opt, self.open_image(paths[seq_index][frame_index]).size)
+        return self.open_image(paths[seq_index][frame_index]).size
 
-    def read_frame(self, seq_index: int, frame_index: int, params: ImageParams
-                   ) -> dict[str, torch.Tensor]:
-        """Read frame ``frame_index`` of sequence ``seq_index``.
-
-        Returns:
-            dict with ``A`` (1 or input_nc, H, W), and, when available, ``B`` (3, H, W) in [-1, 1] and
-            ``inst`` (1, H, W) instance ids as float.
-        """
+    def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
+        """label (1 or input_nc, H, W); real (3, H, W) in [-1, 1] and instance (1, H, W) ids when available."""
         opt = self.opt
         A_path = self.A_paths[seq_index][frame_index]
         A_img = self.open_image(A_path)
         size = A_img.size
-        out = {}
+        out: dict[str, torch.Tensor] = {}
         if self.A_is_label:
             if A_img.mode not in LABEL_MODES:
                 raise DataError(f"label map {A_path} has mode {A_img.mode}; --label_nc {opt.label_nc} "
@@ -118,7 +118,7 @@ class SequenceDataset(torch.utils.data.Dataset):
                                 "8- or 16-bit PNG of instance ids")
             out["inst"] = to_index_tensor(transform_image(I_img.convert("I"), opt, params, Image.NEAREST))
         self.check_generator_size(out["A"], A_path)
-        return out
+        return Frame(out["A"], out.get("B"), out.get("inst"))
 
     def check_generator_size(self, A: torch.Tensor, path: str) -> None:
         factor = 2 ** (self.opt.n_downsample_G + self.opt.n_scales_spatial - 1)
