@@ -47,7 +47,7 @@ class DiscriminatorModel(nn.Module):
         self.opt_num_D = opt.num_D
         self.n_layers_D = opt.n_layers_D
         self.no_ganFeat = bool(opt.no_ganFeat)
-        self.openpose_only = bool(getattr(opt, "openpose_only", False))
+        self.openpose_only = bool(opt.openpose_only)
         self.face_size = opt.fineSize // 32 * 8
         self.loss_table: LossTable = build_loss_table(opt)
         nets = build_discriminators(opt)

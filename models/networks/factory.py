@@ -24,7 +24,7 @@ FACE_LABEL_CHANNELS = 15
 
 def uses_flow(opt: Namespace) -> bool:
     """``--openpose_only`` implies ``--no_flow`` in the reference."""
-    return not (opt.no_flow or getattr(opt, "openpose_only", False))
+    return not (opt.no_flow or opt.openpose_only)
 
 
 def generator_ngf(opt: Namespace, scale: int) -> int:
