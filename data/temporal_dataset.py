@@ -82,7 +82,7 @@ class TemporalDataset(torch.utils.data.Dataset):
                                             min(seq_len, self.seq_len_cap or seq_len), index,
                                             self.mode.deterministic_clip_start)
         frame_indices = [start + i * t_step for i in range(n_read)]
-        params = get_img_params(self.opt, self.mode.frame_size(seq_index, frame_indices[0]))
+        params = get_img_params(self.opt, self.mode.frame_size(seq_index, frame_indices[0]), self.mode.allow_flip)
         frames = [self.mode.read_frame(seq_index, i, params) for i in frame_indices]
         return clip_of(frames, sequence_name(paths), [paths[i] for i in frame_indices], frame_indices[-1],
                        starts_sequence=True)

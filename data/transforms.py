@@ -31,8 +31,9 @@ def _randint(low: int, high: int) -> int:
     return int(torch.randint(low, high + 1, ()).item())
 
 
-def get_img_params(opt: argparse.Namespace, size: tuple[int, int]) -> ImageParams:
-    """Draw the scaling/cropping/flipping parameters for a frame of ``size`` = (width, height)."""
+def get_img_params(opt: argparse.Namespace, size: tuple[int, int], allow_flip: bool = True) -> ImageParams:
+    """Draw the scaling/cropping/flipping parameters for a frame of ``size`` = (width, height); ``allow_flip``
+    is the dataset mode's (pose data must not be mirrored: left and right body parts have their own labels)."""
     mode = opt.resize_or_crop
     w, h = size
     new_w, new_h = w, h
@@ -66,7 +67,8 @@ def get_img_params(opt: argparse.Namespace, size: tuple[int, int]) -> ImageParam
     else:
         new_w, new_h = round_to_multiple(new_w), round_to_multiple(new_h)
 
-    flip = bool(torch.rand(()).item() > 0.5) and opt.dataset_mode != "pose"
+    # the random number is drawn even when flips are off, so every mode consumes the same random stream
+    flip = bool(torch.rand(()).item() > 0.5) and allow_flip
     return ImageParams((new_w, new_h), (crop_w, crop_h), (crop_x, crop_y), flip)
 
 

@@ -36,7 +36,6 @@ class GeneratorModel(nn.Module):
         self.fg_labels = list(fg_labels) if opt.fg else None
         self.no_first_img = bool(opt.no_first_img)
         self.use_real_img = bool(getattr(opt, "use_real_img", False))
-        self.is_face = opt.dataset_mode == "face"
         if self.fg_labels is not None and opt.label_nc == 0:
             raise ValueError("--fg needs one-hot labels (--label_nc > 0) to build the foreground mask")
         self.generators = nn.ModuleList(build_generator(opt, s) for s in range(self.n_scales))

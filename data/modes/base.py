@@ -33,6 +33,8 @@ class DatasetMode:
     name = ""
     # the reference draws pose clips at deterministic starts (index % range) instead of random ones
     deterministic_clip_start = False
+    # random horizontal flips (unless --no_flip); off for data whose left and right differ (pose)
+    allow_flip = True
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
