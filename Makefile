@@ -33,7 +33,8 @@ demo: setup
 	$(PY) scripts/inspect_dataset.py $(DEMO_NET) > /dev/null
 	@if [ -f checkpoints/demo/latest_net_G0.pth ]; then echo "checkpoints/demo exists: not retraining (make clean-demo)"; \
 	else $(PY) train.py $(DEMO_TRAIN); fi
-	$(PY) test.py --name demo $(DEMO_NET) --use_real_img
+	# the run's architecture flags come from checkpoints/demo/opt.json (docs/INFERENCE.md)
+	$(PY) test.py --name demo --dataroot $(DEMO_ROOT) --gpu_ids -1 --use_real_img
 	@echo "demo done: results/demo/test_latest/index.html (frames + mp4), checkpoints/demo/web/index.html, tensorboard --logdir=runs"
 
 clean-demo:

@@ -21,22 +21,24 @@ from tqdm import tqdm
 
 from data import DataError, create_dataset
 from models.checkpoint import CheckpointError
-from models.inference import extra_scales_notice, generate, load_test_model
+from models.inference import extra_scales_notice, generate, load_face_features, load_test_model
 from options import TestOptions
-from options.saved_run import shown, with_saved_run_flags
+from options.saved_run import as_arguments, with_saved_run_flags
 from util.allocator import keep_freed_memory
 from util.device import select_device
 from util.result_writer import ResultWriter
 
 
 def run(opt: Namespace, model: torch.nn.Module, samples: Iterable[dict], n_frames: int,
-        device: torch.device) -> tuple[str, int, float]:
-    """Generate and save every frame of ``samples``; returns (results folder, frames, seconds)."""
+        device: torch.device, face_features: dict | None = None) -> tuple[str, int, float]:
+    """Generate and save every frame of ``samples`` (``face_features``: the face single-frame G's feature
+    bank, see `load_face_features`); returns (results folder, frames, seconds)."""
     writer = ResultWriter(opt)
     start = time.perf_counter()
     count = 0
     try:
-        for frame in tqdm(generate(model, samples, opt, device), total=n_frames, unit="frame", dynamic_ncols=True):
+        frames = generate(model, samples, opt, device, face_features)
+        for frame in tqdm(frames, total=n_frames, unit="frame", dynamic_ncols=True):
             writer.add(frame)
             count += 1
         seconds = time.perf_counter() - start
@@ -65,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     opt = options.parse_cli(argv, save=False)
     if saved_run.filled:
-        print(f"architecture flags from {saved_run.path}: "
-              + " ".join(f"--{k} {shown(v)}" for k, v in saved_run.filled.items()))
+        typed = [arg for k, v in saved_run.filled.items() for arg in as_arguments(options.parser, k, v)]
+        print(f"architecture flags from {saved_run.path}: {' '.join(typed)}")
     try:
         device = select_device(opt)
     except RuntimeError as error:
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         dataset = create_dataset(opt)
         model = load_test_model(opt, device)
+        face_features = load_face_features(opt, model)
         notice = extra_scales_notice(opt)
         if notice:
             print(notice)
@@ -82,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         subset = torch.utils.data.Subset(dataset, range(n_frames))
         samples = torch.utils.data.DataLoader(subset, batch_size=None, shuffle=False, num_workers=opt.nThreads)
         print(f"generating {n_frames} of {len(dataset)} frames from {opt.dataroot} ({opt.phase}) on {device}")
-        results, count, seconds = run(opt, model, samples, n_frames, device)
+        results, count, seconds = run(opt, model, samples, n_frames, device, face_features)
     except CheckpointError as error:
         # a flag typed on the command line that differs from the run's saved one is the likely cause: name it
         print(f"error: {saved_run.contradiction() or one_line(error)}", file=sys.stderr)

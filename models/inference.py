@@ -8,12 +8,17 @@ per generated frame.
 """
 from __future__ import annotations
 
+import codecs
 import glob
+import importlib
+import io
 import os
+import pickle
 import re
 from argparse import Namespace
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from data.clip import Clip
@@ -109,6 +114,87 @@ def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> Gener
         raise CheckpointError(f"no weights were loaded for {', '.join(left_on_meta[:3])}")
     model.requires_grad_(False)
     return model.to(device).train()
+
+
+FACE_PARTS_IN_FEATURES = 7  # part ids 0..6 of the face mode's part map
+
+
+def face_features_path(opt: Namespace) -> str:
+    """The face single-frame G's per-part feature bank, next to its networks (edge2face_single/features.npy)."""
+    return os.path.normpath(os.path.join(opt.checkpoints_dir, FACE_SINGLE_DIR, "features.npy"))
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickles NumPy arrays, dicts and plain values only: any other class or function in the stream is
+    refused, so a features file cannot run code (the published one is a pickled dict of arrays)."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}  # str -> bytes in protocol-2 files
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        if module == "numpy":
+            return getattr(np, name)
+        if module == "_codecs":
+            return codecs.encode
+        # files written by NumPy 1 name numpy.core, which NumPy 2 renamed numpy._core
+        try:
+            multiarray = importlib.import_module("numpy._core.multiarray")
+        except ImportError:  # NumPy 1
+            multiarray = importlib.import_module("numpy.core.multiarray")
+        return getattr(multiarray, name)
+
+
+def read_face_features(path: str) -> dict[int, torch.Tensor]:
+    """Per face part p (0..6) the (n_images, F + 1) feature rows of the training images (last column unused).
+
+    Accepts the reference's file (a pickled dict {part: array}, written by Python 2 NumPy; read with a
+    restricted unpickler that only rebuilds arrays, never with ``allow_pickle``) or a plain numeric
+    (7, n_images, F + 1) array. Raises FileNotFoundError or ValueError naming the file.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"face feature bank {path} not found (the face single-frame G of --use_single_G needs it): download "
+            f"edge2face with `{DOWNLOAD_HINT}`, or use --use_real_img / --no_first_img instead"
+        )
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        stream = io.BytesIO(raw)
+        version = np.lib.format.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+        npy = np.lib.format
+        _, _, dtype = (npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0)(stream)
+        if dtype.hasobject:
+            stored = _ArrayOnlyUnpickler(stream, encoding="latin1").load()
+            stored = stored.item() if isinstance(stored, np.ndarray) and stored.shape == () else stored
+        else:
+            stored = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError) as error:
+        raise ValueError(f"{path} is not a readable face feature bank: {error}") from error
+    if isinstance(stored, np.ndarray) and stored.ndim == 3:
+        stored = dict(enumerate(stored))
+    if not isinstance(stored, dict) or not set(range(FACE_PARTS_IN_FEATURES)) <= set(map(int, stored)):
+        raise ValueError(f"{path}: expected feature rows for each face part 0..{FACE_PARTS_IN_FEATURES - 1}")
+    bank = {}
+    for part, rows in stored.items():
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.dtype.kind not in "fiu":
+            raise ValueError(f"{path}: part {part} holds {rows.dtype} of shape {rows.shape}, expected a 2-D "
+                             "numeric array (one row per training image)")
+        bank[int(part)] = torch.from_numpy(rows.astype(np.float32))
+    return bank
+
+
+def load_face_features(opt: Namespace, model: GeneratorModel) -> dict[int, torch.Tensor] | None:
+    """The feature bank when the face single-frame G makes the first frames (else None), read before any
+    frame is generated so that a missing or bad file stops the run at once."""
+    if model.face_encoder is None or opt.no_first_img or opt.use_real_img:
+        return None
+    return read_face_features(face_features_path(opt))
 
 
 def extra_scales_notice(opt: Namespace) -> str | None:

@@ -68,8 +68,8 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     add("--dataset_mode", type=str, default="temporal",
         help="the data domain, i.e. which reader (data/modes/) finds the files and turns frames into tensors: "
              "folders (the <phase>_A/_B/_inst layout, also spelled temporal and test as in the reference's "
-             "scripts); face and pose are reserved (their readers are not written yet). Checked at parse time "
-             "against the registered modes")
+             "scripts), face (68-point landmarks -> edge and distance maps) and pose (DensePose + OpenPose). "
+             "Checked at parse time against the registered modes")
     add("--max_dataset_size", type=int_or_inf, default=math.inf,
         help="use only the first N sequences found under --dataroot ('inf' keeps them all)")
     add("--nThreads", type=int, default=2, help="DataLoader worker processes (0 reads in the main process)")

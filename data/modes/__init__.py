@@ -13,7 +13,7 @@ from ..image_folder import DataError
 from .base import DatasetMode, Frame
 
 MODES: dict[str, type[DatasetMode]] = {}
-PLANNED = ("face", "pose")  # accepted by the parser (the reference's scripts use them), not built yet
+PLANNED: tuple[str, ...] = ()  # accepted by the parser (the reference's scripts use them), not built yet
 
 
 def register_mode(name: str, aliases: tuple[str, ...] = ()):  # noqa: ANN201 - a class decorator
@@ -47,6 +47,6 @@ def build_mode(opt: argparse.Namespace, need_real_frames: bool) -> DatasetMode:
     return get_mode(opt.dataset_mode)(opt, need_real_frames)
 
 
-from . import folders  # noqa: E402, F401 - registers the built-in mode
+from . import face, folders, pose  # noqa: E402, F401 - registers the built-in modes
 
 __all__ = ["MODES", "DatasetMode", "Frame", "build_mode", "get_mode", "mode_names", "register_mode"]

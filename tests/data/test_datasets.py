@@ -238,6 +238,11 @@ def test_generator_size_checked_at_load(label_root):
         create_dataset(opt)[0]
 
 
-def test_face_and_pose_modes_not_yet(label_root):
-    with pytest.raises(NotImplementedError, match="--dataset_mode face"):
-        create_dataset(train_opt(label_root, "--dataset_mode", "face"))
+def test_face_and_pose_modes_name_their_layout_on_a_label_dataset(label_root):
+    """A label-folder dataset read with --dataset_mode face/pose: one error naming the flag or folder to fix."""
+    with pytest.raises(DataError, match="--label_nc 0"):
+        create_dataset(train_opt(label_root, "--dataset_mode", "face", "--label_nc", "35"))
+    with pytest.raises(DataError, match="train_keypoints"):
+        create_dataset(train_opt(label_root, "--dataset_mode", "face", "--label_nc", "0", "--input_nc", "15"))
+    with pytest.raises(DataError, match="train_(img|densepose|openpose)"):
+        create_dataset(train_opt(label_root, "--dataset_mode", "pose", "--label_nc", "0"))
