@@ -4,6 +4,7 @@ iteration, and the reference pose configurations' networks."""
 import argparse
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,13 @@ def write_pose_dataset(root: Path, body: dict = BODY, n_frames: int = 6) -> None
         (root / (stem % "openpose" + "_keypoints.json")).write_text(json.dumps(people))
 
 
+def load_entry(name: str):  # noqa: ANN201
+    spec = importlib.util.spec_from_file_location(f"vid2vid_{name}_entry_pose", REPO / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def train_opt(root: Path, *extra: str):  # noqa: ANN201
     return TrainOptions().parse(["--dataroot", str(root), *TINY, *extra], save=False, verbose=False)
 
@@ -261,6 +269,16 @@ def test_train_one_iteration_on_poses(tmp_path, monkeypatch, face_disc: bool) ->
     assert g0["model_down_seg.1.weight"].shape[1] == 3 * 6  # n_frames_G x the mode's 6 channels
     assert (run / "latest_net_D_f.pth").is_file() == face_disc
     assert ("G_f_GAN=" in (run / "loss_log.txt").read_text()) == face_disc
+    if face_disc:  # and test.py on the same sequence: frames, page and video, flags from the run's opt.json
+        for kind in ("img", "densepose", "openpose"):
+            shutil.copytree(tmp_path / "data" / f"train_{kind}", tmp_path / "data" / f"test_{kind}")
+        test_py = load_entry("test")
+        assert test_py.main(["--name", "pose", "--dataroot", str(tmp_path / "data"), "--dataset_mode", "pose",
+                             "--checkpoints_dir", str(tmp_path / "ck"), "--results_dir", str(tmp_path / "results"),
+                             "--resize_or_crop", "scaleHeight", "--nThreads", "0", "--use_real_img"]) == 0
+        out = tmp_path / "results" / "pose" / "test_latest"
+        assert len(list((out / "seq0").glob("fake_B_*.jpg"))) == 6 - 2
+        assert (out / "index.html").is_file() and (out / "videos" / "seq0.mp4").stat().st_size > 0
 
 
 @pytest.mark.parametrize("manifest", ["e_pose2body_256p_g1_train.json", "e2_pose2body_256p_facedisc_train.json"])
