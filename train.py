@@ -113,7 +113,8 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     except (ValueError, FileNotFoundError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    logger.message(f"{len(base_dataset)} training sequences, {distributed.world_size} process(es) on {device}")
+    logger.message(f"{len(base_dataset)} training items per epoch from {len(base_dataset.mode.sequences)} "
+                   f"sequences, {distributed.world_size} process(es) on {device}")
 
     n_epochs = opt.niter + opt.niter_decay
     items_per_step = opt.batchSize * distributed.world_size

@@ -39,9 +39,9 @@ def clip_params(opt: argparse.Namespace, n_frames_total: int, seq_len: int, inde
 
 
 class TemporalDataset(torch.utils.data.Dataset):
-    """Item ``i`` is a random `Clip` of sequence ``i % n_sequences`` of the dataset mode: label, real and
-    instance tensors (T, C, H, W), T = n_frames_G - 1 history frames + the frames to generate. The DataLoader
-    (with `collate_clips`) adds the batch dimension.
+    """Item ``i`` is a random `Clip` of sequence ``i % n_sequences`` (see `sequence_of`) of the dataset mode:
+    label, real and instance tensors (T, C, H, W), T = n_frames_G - 1 history frames + the frames to generate.
+    The DataLoader (with `collate_clips`) adds the batch dimension.
 
     ``n_frames_total`` is the current training sequence length (the schedule doubles it); the dataset only
     reads it, the trainer makes a new dataset when it changes.
@@ -72,10 +72,20 @@ class TemporalDataset(torch.utils.data.Dataset):
         self.seq_len_cap = min(lengths) if opt.batchSize > 1 else None
 
     def __len__(self) -> int:
+        if self.mode.items_per_frame:
+            return sum(len(frames) for frames in self.mode.sequences)
         return len(self.mode.sequences)
 
+    def sequence_of(self, index: int) -> int:
+        """The sequence item ``index`` reads: ``index % n``, or drawn with probability proportional to its
+        length for modes with one item per frame (from torch's RNG, which `SeededItems` seeds per item)."""
+        if not self.mode.items_per_frame:
+            return index % len(self.mode.sequences)
+        lengths = torch.tensor([len(frames) for frames in self.mode.sequences], dtype=torch.float64)
+        return int(torch.multinomial(lengths, 1).item())
+
     def __getitem__(self, index: int) -> Clip:
-        seq_index = index % len(self.mode.sequences)
+        seq_index = self.sequence_of(index)
         paths = self.mode.sequences[seq_index]
         seq_len = len(paths)
         n_read, start, t_step = clip_params(self.opt, self.n_frames_total,

@@ -35,6 +35,9 @@ class DatasetMode:
     deterministic_clip_start = False
     # random horizontal flips (unless --no_flip); off for data whose left and right differ (pose)
     allow_flip = True
+    # how training items map to sequences: one item per sequence (item i -> sequence i % n), or, as the
+    # reference does for pose, one item per frame, each drawing its sequence at random weighted by length
+    items_per_frame = False
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:

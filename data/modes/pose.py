@@ -72,6 +72,7 @@ class PoseMode(DatasetMode):
 
     deterministic_clip_start = True  # the reference starts pose clips at index % range
     allow_flip = False  # mirroring would swap left and right body parts without swapping their labels
+    items_per_frame = True  # the reference's pose epoch: one item per frame, sequences drawn by length
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
