@@ -13,135 +13,23 @@ kept, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from data.face_landmarks import (  # noqa: E402
+    PREDICTOR_FILE,
+    LandmarkError,
+    extract_video,
+    find_predictor,
+    load_dlib,
+    process_sequence,
+)
 from data.image_folder import is_image_file  # noqa: E402
-from util.atomic import write_atomically, write_text_atomically  # noqa: E402
-
-PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
-N_POINTS = 68
-
-
-class LandmarkError(RuntimeError):
-    """A missing input, predictor or unreadable file; the message names it and the fix."""
-
-
-def find_predictor(explicit: str | None, dataroot: str) -> str:
-    """--predictor, else <dataroot>/shape_predictor_68_face_landmarks.dat (where the reference kept it), else the
-    copy shipped in the PyPI package face-recognition-models (located without importing it: its import needs
-    pkg_resources, which torch's setuptools lacks)."""
-    if explicit:
-        if not os.path.isfile(explicit):
-            raise LandmarkError(f"--predictor {explicit} not found")
-        return explicit
-    candidates = [os.path.join(dataroot, PREDICTOR_FILE)]
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [os.path.join(p, "models", PREDICTOR_FILE) for p in spec.submodule_search_locations]
-    for path in candidates:
-        if os.path.isfile(path):
-            return path
-    raise LandmarkError(f"no dlib 68-point predictor found (looked for {', '.join(candidates)}): "
-                        "pip install face-recognition-models, or pass --predictor PATH to "
-                        f"{PREDICTOR_FILE}")
-
-
-def extract_video(video: str, folder: Path, every: int, max_frames: int | None) -> int:
-    """Write every ``every``-th frame of ``video`` as <folder>/<index>.jpg (kept if already there)."""
-    import cv2
-
-    capture = cv2.VideoCapture(video)
-    if not capture.isOpened():
-        raise LandmarkError(f"cannot open video {video} (OpenCV reads mp4/avi/mov); check the path and codec")
-    folder.mkdir(parents=True, exist_ok=True)
-    written = index = 0
-    while max_frames is None or written < max_frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % every == 0:
-            path = folder / f"{written:05d}.jpg"
-            if not path.exists():
-                image = Image.fromarray(frame[:, :, ::-1])  # OpenCV gives BGR
-                write_atomically(path, lambda temporary, image=image: image.save(temporary, quality=95))
-            written += 1
-        index += 1
-    capture.release()
-    if written == 0:
-        raise LandmarkError(f"no frames could be read from {video}")
-    return written
-
-
-def detect(detector, predictor, image: np.ndarray, upsample: int) -> np.ndarray | None:  # noqa: ANN001
-    """(68, 2) integer landmarks of the largest face, or None."""
-    faces = detector(image, upsample)
-    if len(faces) == 0:
-        return None
-    face = max(faces, key=lambda r: r.width() * r.height())
-    shape = predictor(image, face)
-    return np.array([[shape.part(i).x, shape.part(i).y] for i in range(N_POINTS)], dtype=np.int64)
-
-
-def fill_gaps(points: list[np.ndarray | None]) -> list[np.ndarray | None]:
-    """Missing frames linearly interpolated between the nearest frames with a face (copied at the ends)."""
-    known = [i for i, p in enumerate(points) if p is not None]
-    if not known:
-        return points
-    filled = list(points)
-    for i, p in enumerate(points):
-        if p is not None:
-            continue
-        before = max((k for k in known if k < i), default=None)
-        after = min((k for k in known if k > i), default=None)
-        if before is None or after is None:
-            filled[i] = points[after if before is None else before].copy()
-        else:
-            w = (i - before) / (after - before)
-            filled[i] = np.rint((1 - w) * points[before] + w * points[after]).astype(np.int64)
-    return filled
-
-
-def write_points(path: Path, points: np.ndarray) -> None:
-    write_text_atomically(path, "".join(f"{x},{y}\n" for x, y in points))
-
-
-def process_sequence(frames: list[Path], out_dir: Path, detector, predictor, upsample: int,  # noqa: ANN001
-                     fill_missing: bool, progress: tqdm) -> tuple[int, int, int]:
-    """Landmarks of one sequence's frames; returns (written, kept from an earlier run, without a face)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    points: list[np.ndarray | None] = []
-    kept = 0
-    for frame in frames:
-        target = out_dir / f"{frame.stem}.txt"
-        if target.exists():
-            points.append(np.loadtxt(target, delimiter=",", dtype=np.int64).reshape(N_POINTS, 2))
-            kept += 1
-        else:
-            try:
-                image = np.asarray(Image.open(frame).convert("RGB"))
-            except OSError as error:
-                raise LandmarkError(f"cannot read image {frame}: {error}; replace or remove it") from None
-            points.append(detect(detector, predictor, image, upsample))
-        progress.update(1)
-    missing = sum(p is None for p in points)
-    if fill_missing:
-        points = fill_gaps(points)
-    written = 0
-    for frame, p in zip(frames, points, strict=True):
-        target = out_dir / f"{frame.stem}.txt"
-        if p is not None and not target.exists():
-            write_points(target, p)
-            written += 1
-    return written, kept, missing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 sequences[folder] = frames
         if not sequences:
             raise LandmarkError(f"no frames found under {img_root}")
-        import dlib
-
-        detector, predictor = dlib.get_frontal_face_detector(), dlib.shape_predictor(predictor_path)
+        detector, predictor = load_dlib(predictor_path)
         totals = np.zeros(3, dtype=np.int64)
         with tqdm(total=sum(len(f) for f in sequences.values()), unit="frame", dynamic_ncols=True) as progress:
             for folder, frames in sequences.items():

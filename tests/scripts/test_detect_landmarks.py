@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from data.face_landmarks import fill_gaps
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -81,7 +83,7 @@ def test_frames_without_a_face_are_counted_or_filled(detected: Path, tmp_path: P
 
 def test_fill_gaps_copies_at_the_ends() -> None:
     a, b = np.zeros((68, 2), np.int64), np.full((68, 2), 10, np.int64)
-    filled = tool.fill_gaps([None, a, None, None, b, None])
+    filled = fill_gaps([None, a, None, None, b, None])
     assert np.array_equal(filled[0], a) and np.array_equal(filled[5], b)
     assert filled[2][0, 0] == 3 and filled[3][0, 0] == 7  # one and two thirds of the way
 

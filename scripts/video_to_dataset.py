@@ -1,0 +1,223 @@
+"""Turn your own video (or a folder of frames) into a dataset that train.py and test.py read.
+
+    python scripts/video_to_dataset.py my_video.mp4 --kind edges --dataroot datasets/my_video
+    python scripts/video_to_dataset.py talk.mp4 --kind face --dataroot datasets/my_face
+    python scripts/video_to_dataset.py street.mp4 --kind labels --segmenter my_segmenter.pt --dataroot datasets/street
+
+The frames are cut into sequences (``--seq_length`` frames each, or at shot cuts with ``--split shots``); the last
+``--n_test`` sequences form the test split. Kinds:
+  edges   Canny edge maps of the frames (<phase>_A, 1 channel) + the frames (<phase>_B): sketch -> video,
+          trained with --label_nc 0 --input_nc 1;
+  face    the frames (<phase>_img) + 68-point landmarks (<phase>_keypoints), the face dataset mode;
+  labels  semantic label maps (<phase>_A) from a segmentation model + the frames (<phase>_B): a TorchScript
+          file of yours (its argmax classes are the label ids) or torchvision's DeepLabV3 whose weights are in
+          the local torch cache (its classes mapped to Cityscapes ids, see docs/DATA.md).
+Finished frames are kept, so an interrupted run resumes. The end prints what was written and the train.py
+and test.py commands to run next.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.face_landmarks import LandmarkError, find_predictor, load_dlib, process_sequence  # noqa: E402
+from data.image_folder import is_image_file  # noqa: E402
+from data.segmenters import SegmenterError, load_segmenter  # noqa: E402
+from util.atomic import write_atomically  # noqa: E402
+
+KINDS = ("edges", "face", "labels")
+SHOT_CUT_THRESHOLD = 0.5  # histogram distance between consecutive frames that starts a new shot
+
+
+class VideoDatasetError(RuntimeError):
+    """Bad input or flag; the message names it and the fix."""
+
+
+def read_frames(source: str, every: int, max_frames: int | None, width: int | None) -> list[Image.Image]:
+    """RGB frames of a video file or of a folder of images (sorted by name), every ``every``-th, resized to
+    ``width`` pixels wide (height keeps the aspect ratio) when given."""
+    path = Path(source)
+    frames: list[Image.Image] = []
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p.name))
+        if not files:
+            raise VideoDatasetError(f"no images in folder {source}")
+        for file in files[::every]:
+            try:
+                frames.append(Image.open(file).convert("RGB"))
+            except OSError as error:
+                raise VideoDatasetError(f"cannot read image {file}: {error}; remove or replace it") from None
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    elif path.is_file():
+        import cv2
+
+        capture = cv2.VideoCapture(str(path))
+        if not capture.isOpened():
+            raise VideoDatasetError(f"cannot open video {source} (OpenCV reads mp4/avi/mov); check the codec")
+        index = 0
+        while max_frames is None or len(frames) < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index % every == 0:
+                frames.append(Image.fromarray(frame[:, :, ::-1]))  # BGR -> RGB
+            index += 1
+        capture.release()
+        if not frames:
+            raise VideoDatasetError(f"no frames could be read from {source}")
+    else:
+        raise VideoDatasetError(f"{source} is neither a video file nor a folder of frames")
+    if width is not None:
+        w, h = frames[0].size
+        size = (width, max(1, round(h * width / w)))
+        frames = [frame.resize(size, Image.BICUBIC) for frame in frames]
+    return frames
+
+
+def split_sequences(frames: list[Image.Image], mode: str, seq_length: int) -> list[list[int]]:
+    """Frame indices per sequence: consecutive runs of ``seq_length`` (a shorter tail joins the last run), or
+    runs between shot cuts (large changes of the colour histogram between consecutive frames)."""
+    n = len(frames)
+    if mode == "length":
+        starts = list(range(0, n, seq_length))
+        if len(starts) > 1 and n - starts[-1] < seq_length:
+            starts.pop()
+    else:
+        hists = [np.histogram(np.asarray(f.convert("L")), bins=32, range=(0, 256))[0] / (f.width * f.height)
+                 for f in frames]
+        starts = [0] + [i for i in range(1, n) if 0.5 * np.abs(hists[i] - hists[i - 1]).sum() > SHOT_CUT_THRESHOLD]
+    ends = starts[1:] + [n]
+    return [list(range(s, e)) for s, e in zip(starts, ends, strict=True)]
+
+
+def canny_edges(frame: Image.Image, low: int, high: int) -> Image.Image:
+    import cv2
+
+    gray = np.asarray(frame.convert("L"))
+    return Image.fromarray(cv2.Canny(gray, low, high))  # 0 / 255, one channel
+
+
+def save_once(path: Path, image: Image.Image) -> bool:
+    """Write ``image`` unless ``path`` exists (resume); returns whether it wrote."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda temporary: image.save(temporary, quality=95) if path.suffix == ".jpg"
+                     else image.save(temporary))
+    return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("input", help="a video file (mp4/avi/mov) or a folder of frames")
+    parser.add_argument("--kind", required=True, choices=KINDS, help="what the input maps are (see above)")
+    parser.add_argument("--dataroot", required=True, help="dataset folder to write (train.py --dataroot)")
+    parser.add_argument("--name", default=None, help="sequence name prefix (default: the input's name)")
+    parser.add_argument("--every", type=int, default=1, help="keep every N-th frame")
+    parser.add_argument("--max_frames", type=int, default=None, help="at most this many frames in all")
+    parser.add_argument("--size", type=int, default=None, help="resize frames to this width in pixels")
+    parser.add_argument("--split", choices=("length", "shots"), default="length",
+                        help="cut sequences every --seq_length frames, or at shot cuts")
+    parser.add_argument("--seq_length", type=int, default=30, help="frames per sequence with --split length")
+    parser.add_argument("--n_test", type=int, default=1, help="sequences (the last ones) for the test split")
+    parser.add_argument("--canny", type=int, nargs=2, default=(100, 200), metavar=("LOW", "HIGH"),
+                        help="--kind edges: Canny hysteresis thresholds")
+    parser.add_argument("--segmenter", default=None,
+                        help="--kind labels: a TorchScript file, or deeplabv3_resnet50 | deeplabv3_resnet101 | "
+                             "deeplabv3_mobilenet_v3_large with weights in the local torch cache")
+    parser.add_argument("--predictor", default=None, help="--kind face: dlib's 68-point predictor file")
+    parser.add_argument("--fill_missing", action="store_true",
+                        help="--kind face: interpolate the landmarks of frames without a detected face")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    if args.every < 1 or args.seq_length < 4 or args.n_test < 0:
+        raise VideoDatasetError("--every must be >= 1, --seq_length >= 4 (n_frames_G 3 + one generated frame) "
+                                "and --n_test >= 0")
+    if args.kind == "labels" and not args.segmenter:
+        raise VideoDatasetError("--kind labels needs --segmenter (a TorchScript file or a torchvision DeepLabV3 "
+                                "name, see --help)")
+
+
+def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[int, int]) -> list[str]:
+    root, name = shlex.quote(args.dataroot), shlex.quote(Path(args.dataroot).name or "my_video")
+    load = f"--loadSize {size[0]}"
+    if args.kind == "edges":
+        flags = f"--label_nc 0 --input_nc 1 {load}"
+    elif args.kind == "face":
+        flags = f"--dataset_mode face --input_nc 15 {load}"
+    else:
+        flags = f"--label_nc {label_nc} {load}"
+    train = f"python train.py --name {name} --dataroot {root} {flags}"
+    test = f"python test.py --name {name} --dataroot {root} --use_real_img"
+    return [train, test]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        check_args(args)
+        segmenter = load_segmenter(args.segmenter) if args.kind == "labels" else None
+        landmarks = load_dlib(find_predictor(args.predictor, args.dataroot)) if args.kind == "face" else None
+        frames = read_frames(args.input, args.every, args.max_frames, args.size)
+        sequences = split_sequences(frames, args.split, args.seq_length)
+        if len(sequences) <= args.n_test and args.n_test > 0:
+            raise VideoDatasetError(f"{len(frames)} frames make {len(sequences)} sequence(s): too few for "
+                                    f"--n_test {args.n_test} plus training; lower --seq_length or --n_test")
+        prefix = args.name or Path(args.input.rstrip("/")).stem
+        root = Path(args.dataroot)
+        written = kept = 0
+        label_ids: set[int] = set()
+        summary: dict[str, int] = {}
+        with tqdm(total=len(frames), unit="frame", dynamic_ncols=True) as progress:
+            for k, indices in enumerate(sequences):
+                phase = "test" if k >= len(sequences) - args.n_test else "train"
+                seq = f"{prefix}_{k:03d}"
+                summary[phase] = summary.get(phase, 0) + 1
+                img_dir = root / (f"{phase}_img" if args.kind == "face" else f"{phase}_B") / seq
+                for t, index in enumerate(indices):
+                    stem = f"{seq}_{t:05d}"
+                    done = save_once(img_dir / f"{stem}.jpg", frames[index])
+                    if args.kind == "edges":
+                        edges = canny_edges(frames[index], *args.canny)
+                        done = save_once(root / f"{phase}_A" / seq / f"{stem}.png", edges) or done
+                    elif args.kind == "labels":
+                        target = root / f"{phase}_A" / seq / f"{stem}.png"
+                        if not target.exists():
+                            label = segmenter(frames[index])
+                            label_ids.update(np.unique(np.asarray(label)).tolist())
+                            done = save_once(target, label) or done
+                    written, kept = written + done, kept + (not done)
+                    if args.kind != "face":
+                        progress.update(1)
+                if args.kind == "face":
+                    image_files = sorted(img_dir.glob("*.jpg"))
+                    process_sequence(image_files, root / f"{phase}_keypoints" / seq, *landmarks, 1,
+                                     args.fill_missing, progress)
+    except (VideoDatasetError, SegmenterError, LandmarkError) as error:
+        print(f"video_to_dataset: error: {error}", file=sys.stderr)
+        return 1
+    label_nc = segmenter.label_nc if segmenter is not None else None
+    splits = ", ".join(f"{n} {phase}" for phase, n in sorted(summary.items()))
+    print(f"{len(frames)} frames of {args.input} -> {root} ({args.kind}): {len(sequences)} sequences ({splits}), "
+          f"{written} frames written, {kept} kept from an earlier run; frames {frames[0].width}x{frames[0].height}")
+    if label_ids:
+        print(f"label ids present: {sorted(label_ids)}")
+    print("next:")
+    for command in next_commands(args, label_nc, frames[0].size):
+        print(f"  {command}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
