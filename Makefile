@@ -28,14 +28,19 @@ lint: setup
 	$(PY) -m ruff check .
 
 demo: setup
+	@date +%s > .demo_started
 	@if [ -d $(DEMO_ROOT)train_A ]; then echo "sample dataset already in $(DEMO_ROOT)"; \
 	else $(PY) scripts/make_sample_dataset.py --dataroot $(DEMO_ROOT); fi
 	$(PY) scripts/inspect_dataset.py $(DEMO_NET) > /dev/null
 	@if [ -f checkpoints/demo/latest_net_G0.pth ]; then echo "checkpoints/demo exists: not retraining (make clean-demo)"; \
 	else $(PY) train.py $(DEMO_TRAIN); fi
-	# the run's architecture flags come from checkpoints/demo/opt.json (docs/INFERENCE.md)
+	@# the run's architecture flags come from checkpoints/demo/opt.json (docs/INFERENCE.md)
 	$(PY) test.py --name demo --dataroot $(DEMO_ROOT) --gpu_ids -1 --use_real_img
-	@echo "demo done: results/demo/test_latest/index.html (frames + mp4), checkpoints/demo/web/index.html, tensorboard --logdir=runs"
+	@echo "demo done in $$(( $$(date +%s) - $$(cat .demo_started) )) s (after make setup). Look at:"
+	@echo "  results/demo/test_latest/index.html   generated frames and one mp4 per sequence"
+	@echo "  checkpoints/demo/web/index.html       training snapshots"
+	@echo "  .venv/bin/tensorboard --logdir runs   losses and images (or: source .venv/bin/activate; tensorboard --logdir runs)"
+	@rm -f .demo_started
 
 clean-demo:
-	rm -rf $(DEMO_ROOT) checkpoints/demo results/demo runs/demo
+	rm -rf $(DEMO_ROOT) checkpoints/demo results/demo runs/demo .demo_started

