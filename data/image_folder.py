@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff")
 
@@ -14,13 +15,14 @@ def is_image_file(file_name: str) -> bool:
     return file_name.lower().endswith(IMG_EXTENSIONS)
 
 
-def make_grouped_dataset(folder: str) -> list[list[str]]:
+def make_grouped_dataset(folder: str, keep: Callable[[str], bool] = is_image_file) -> list[list[str]]:
     """Return one sorted list of frame paths per sequence folder under ``folder`` (the folder itself counts
-    when it holds frames directly). Sequences are sorted by folder path, frames by file name."""
+    when it holds frames directly); ``keep`` picks the files (images by default). Sequences are sorted by
+    folder path, frames by file name."""
     sequences = []
     for root, dirs, files in sorted(os.walk(folder)):
         dirs.sort()
-        frames = [os.path.join(root, name) for name in sorted(files) if is_image_file(name)]
+        frames = [os.path.join(root, name) for name in sorted(files) if keep(name)]
         if frames:
             sequences.append(frames)
     return sorted(sequences)

@@ -6,8 +6,10 @@ import argparse
 from typing import NamedTuple
 
 import torch
+from PIL import Image, UnidentifiedImageError
 
 from ..clip import dataset_label_channels
+from ..image_folder import DataError
 from ..transforms import ImageParams
 
 
@@ -62,3 +64,22 @@ class DatasetMode:
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """Frame ``frame_index`` of sequence ``seq_index`` with the sample's transform ``params`` applied."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers for the modes
+    @staticmethod
+    def open_image(path: str) -> Image.Image:
+        """The image at ``path``, fully read; a corrupt or foreign file is a `DataError` naming it."""
+        try:
+            image = Image.open(path)
+            image.load()
+        except (UnidentifiedImageError, OSError) as error:
+            raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
+        return image
+
+    def check_generator_size(self, label: torch.Tensor, path: str) -> None:
+        """The loaded frame must be divisible by the generator's total downsampling."""
+        factor = 2 ** (self.opt.n_downsample_G + self.opt.n_scales_spatial - 1)
+        height, width = label.shape[-2:]
+        if height % factor or width % factor:
+            raise DataError(f"{path} loads as {width}x{height}, not divisible by 2^(n_downsample_G + "
+                            f"n_scales_spatial - 1) = {factor}; change --loadSize/--fineSize/--resize_or_crop")

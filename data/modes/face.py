@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .. import face_drawing as draw
 from ..image_folder import DataError, check_paired, make_grouped_dataset, require_folder
@@ -99,14 +99,8 @@ class FaceMode(DatasetMode):
                             f"{N_LANDMARKS} lines 'x,y'. {LANDMARK_HINT}")
         return points
 
-    def open_image(self, seq_index: int, frame_index: int) -> Image.Image:
-        path = self.img_paths[seq_index][frame_index]
-        try:
-            image = Image.open(path)
-            image.load()
-        except (UnidentifiedImageError, OSError) as error:
-            raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
-        return image
+    def open_frame(self, seq_index: int, frame_index: int) -> Image.Image:
+        return self.open_image(self.img_paths[seq_index][frame_index])
 
     def crop_box(self, seq_index: int, frame_index: int) -> Box:
         """Face crop box of the frame the current item's box is taken from (its first frame in training,
@@ -130,7 +124,7 @@ class FaceMode(DatasetMode):
         box = self.boxes.get(seq_index)
         if box is None:  # called without frame_size (not by the samplers): the box of this frame's anchor
             box = self.crop_box(seq_index, frame_index)
-        image = self.open_image(seq_index, frame_index)
+        image = self.open_frame(seq_index, frame_index)
         keypoints = draw.with_upper_face(self.load_points(seq_index, frame_index))
         parts = draw.part_label_map(keypoints, image.size)  # from the landmarks as read, before any scaling
         if not opt.isTrain and opt.random_scale_points:
@@ -148,10 +142,3 @@ class FaceMode(DatasetMode):
         real = to_normalized_tensor(transform_image(image.convert("RGB").crop(box), opt, params, Image.BICUBIC))
         self.check_generator_size(label, self.sequences[seq_index][frame_index])
         return Frame(label=label, real=real, instance=instance)
-
-    def check_generator_size(self, label: torch.Tensor, path: str) -> None:
-        factor = 2 ** (self.opt.n_downsample_G + self.opt.n_scales_spatial - 1)
-        height, width = label.shape[-2:]
-        if height % factor or width % factor:
-            raise DataError(f"{path}: the face crop loads as {width}x{height}, not divisible by 2^(n_downsample_G "
-                            f"+ n_scales_spatial - 1) = {factor}; change --loadSize/--fineSize/--resize_or_crop")

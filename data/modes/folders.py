@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ..image_folder import DataError, check_paired, make_grouped_dataset, require_folder
 from ..transforms import ImageParams, to_index_tensor, to_normalized_tensor, transform_image
@@ -57,16 +57,6 @@ class FolderMode(DatasetMode):
             self.I_paths = make_grouped_dataset(self.dir_inst)[: len(self.A_paths)]
             check_paired(self.A_paths, self.I_paths, self.dir_A, self.dir_inst)
         self.sequences = self.A_paths
-
-    # ------------------------------------------------------------------ reading
-    @staticmethod
-    def open_image(path: str) -> Image.Image:
-        try:
-            img = Image.open(path)
-            img.load()
-        except (UnidentifiedImageError, OSError) as error:
-            raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
-        return img
 
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
         """Size of a real (or, without real frames, input) frame."""
@@ -119,10 +109,3 @@ class FolderMode(DatasetMode):
             out["inst"] = to_index_tensor(transform_image(I_img.convert("I"), opt, params, Image.NEAREST))
         self.check_generator_size(out["A"], A_path)
         return Frame(out["A"], out.get("B"), out.get("inst"))
-
-    def check_generator_size(self, A: torch.Tensor, path: str) -> None:
-        factor = 2 ** (self.opt.n_downsample_G + self.opt.n_scales_spatial - 1)
-        height, width = A.shape[-2:]
-        if height % factor or width % factor:
-            raise DataError(f"{path} loads as {width}x{height}, not divisible by 2^(n_downsample_G + "
-                            f"n_scales_spatial - 1) = {factor}; change --loadSize/--fineSize/--resize_or_crop")

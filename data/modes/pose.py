@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..image_folder import DataError, check_paired, is_image_file, require_folder, sequence_name
+from ..image_folder import DataError, check_paired, is_image_file, make_grouped_dataset, require_folder, sequence_name
 from ..pose_drawing import draw_people, read_people
 from ..transforms import ImageParams, to_normalized_tensor, transform_image
 from . import register_mode
@@ -37,21 +36,10 @@ LAYOUT_HINT = ("expected <phase>_img/<seq>/ frames, <phase>_densepose/<seq>/*_IU
                "<phase>_openpose/<seq>/*_keypoints.json")
 
 
-def grouped_files(folder: str, keep: Callable[[str], bool]) -> list[list[str]]:
-    """One sorted list of the files accepted by ``keep`` per sub-folder (sequence) of ``folder``."""
-    sequences = []
-    for root, dirs, files in sorted(os.walk(folder)):
-        dirs.sort()
-        frames = [os.path.join(root, name) for name in sorted(files) if keep(name)]
-        if frames:
-            sequences.append(frames)
-    return sorted(sequences)
-
-
 def densepose_files(folder: str) -> list[list[str]]:
     """The ``*_IUV.png`` maps; folders without such names are read like the reference, every image in them."""
-    iuv = grouped_files(folder, lambda name: name.endswith("_IUV.png"))
-    return iuv or grouped_files(folder, is_image_file)
+    iuv = make_grouped_dataset(folder, lambda name: name.endswith("_IUV.png"))
+    return iuv or make_grouped_dataset(folder, is_image_file)
 
 
 def central_half(tensor: torch.Tensor, path: str) -> torch.Tensor:
@@ -96,7 +84,7 @@ class PoseMode(DatasetMode):
         root, phase = opt.dataroot, opt.phase
         self.dir_img = os.path.join(root, f"{phase}_img")
         require_folder(self.dir_img, "--dataset_mode pose (frames and their size)", LAYOUT_HINT)
-        self.img_paths = grouped_files(self.dir_img, is_image_file)
+        self.img_paths = make_grouped_dataset(self.dir_img, is_image_file)
         if not self.img_paths:
             raise DataError(f"no frames found in {self.dir_img}; {LAYOUT_HINT}")
         self.img_paths = self.img_paths[: int(min(len(self.img_paths), opt.max_dataset_size))]
@@ -108,7 +96,7 @@ class PoseMode(DatasetMode):
         if not opt.densepose_only:
             folder = os.path.join(root, f"{phase}_openpose")
             require_folder(folder, "--dataset_mode pose without --densepose_only", LAYOUT_HINT)
-            self.op_paths = self._paired(grouped_files(folder, lambda name: name.endswith(".json")), folder)
+            self.op_paths = self._paired(make_grouped_dataset(folder, lambda name: name.endswith(".json")), folder)
         self.sequences = self.img_paths  # frames are named after the real images, as in the reference
 
     def _paired(self, sequences: list[list[str]], folder: str) -> list[list[str]]:
@@ -122,15 +110,6 @@ class PoseMode(DatasetMode):
         return sequences
 
     # ------------------------------------------------------------------ reading
-    @staticmethod
-    def open_image(path: str) -> Image.Image:
-        try:
-            image = Image.open(path)
-            image.load()
-        except (UnidentifiedImageError, OSError) as error:
-            raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
-        return image
-
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
         """(width, height) of the real frame, the size the skeleton is drawn at."""
         path = self.img_paths[seq_index][frame_index]
@@ -185,10 +164,3 @@ class PoseMode(DatasetMode):
                                 img_path)
         self.check_generator_size(label, img_path)
         return Frame(label=label, real=real, instance=None)
-
-    def check_generator_size(self, label: torch.Tensor, path: str) -> None:
-        factor = 2 ** (self.opt.n_downsample_G + self.opt.n_scales_spatial - 1)
-        height, width = label.shape[-2:]
-        if height % factor or width % factor:
-            raise DataError(f"{path} loads as {width}x{height}, not divisible by 2^(n_downsample_G + "
-                            f"n_scales_spatial - 1) = {factor}; change --loadSize/--fineSize/--resize_or_crop")
