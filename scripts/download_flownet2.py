@@ -6,7 +6,8 @@
 The file comes from the Google Drive share the reference vid2vid uses; ``--url`` mirrors are tried before it.
 An interrupted download resumes on the next run. No official SHA-256 is published, so the file is only checked
 against one when ``--sha256`` is given; it is always checked by loading it with ``weights_only=True`` into
-FlowNet2 with a strict key/shape match. See docs/DOWNLOADS.md.
+FlowNet2 with a strict key/shape match. ``scripts/download_models_flownet2.py`` (the reference's other name for
+this step) runs the same code. See docs/DOWNLOADS.md.
 """
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.checkpoint import CheckpointError  # noqa: E402
 from models.flow import DEFAULT_FLOWNET2_CHECKPOINT, load_flownet2  # noqa: E402
-from util.download import ChecksumError, DownloadError, download, google_drive_url  # noqa: E402
+from util.download import (  # noqa: E402
+    ChecksumError,
+    DownloadError,
+    download,
+    failure_report,
+    google_drive_page,
+    google_drive_url,
+)
 
 FLOWNET2_DRIVE_ID = "1E8re-b6csNuo-abg1vJKCDjCzlIam50F"  # the share the reference vid2vid downloads from
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(DEFAULT_FLOWNET2_CHECKPOINT),
                         help="where the checkpoint goes (default: where --flownet_checkpoint looks by default)")
     parser.add_argument("--url", action="append", default=[], metavar="URL",
@@ -35,24 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def by_hand_steps(out: Path) -> list[str]:
+    """What to do when no source can be reached (the lines after the sources tried)."""
+    return [f"by hand: on a machine with internet access, download {out.name} from "
+            f"{google_drive_page(FLOWNET2_DRIVE_ID)} (or a mirror);",
+            f"  put it at {out} and run this script again, which then only checks it (or keep it anywhere and "
+            f"pass --flownet_checkpoint PATH to train.py)"]
+
+
+def main(argv: list[str] | None = None, prog: str = "download_flownet2", itemized: bool = True) -> int:
+    """Download and check the checkpoint; ``itemized`` reports a failed download over several lines (one per
+    source tried, then the by-hand steps), as the reference-named entry scripts do, instead of one line."""
+    args = build_parser(f"{prog}.py").parse_args(argv)
     out = Path(args.out)
     if out.is_file():
         print(f"{out} already exists; checking it")
     try:
         download([*args.url, google_drive_url(FLOWNET2_DRIVE_ID)], out, sha256=args.sha256)
     except ChecksumError as error:
-        print(f"download_flownet2: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except DownloadError as error:
-        print(f"download_flownet2: error: {error}; the Google Drive link may be dead: pass --url with a mirror",
-              file=sys.stderr)
+        print(failure_report(prog, error, by_hand_steps(out)) if itemized else
+              f"{prog}: error: {error}; the Google Drive link may be dead: pass --url with a mirror", file=sys.stderr)
         return 1
     try:
         network = load_flownet2(out)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
-        print(f"download_flownet2: error: {out} is not NVIDIA's FlowNet2 checkpoint: {error}; delete it and run "
+        print(f"{prog}: error: {out} is not NVIDIA's FlowNet2 checkpoint: {error}; delete it and run "
               f"again, with --url pointing at another mirror", file=sys.stderr)
         return 1
     parameters = sum(parameter.numel() for parameter in network.parameters())

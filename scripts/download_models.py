@@ -6,7 +6,9 @@
 Each model is a zip on the Google Drive shares the reference vid2vid links to; ``--url`` mirrors of the same zip
 are tried first. The zip is downloaded into --checkpoints_dir (resumed if interrupted), its members are checked
 and extracted there, and it is removed once extraction succeeded. No official SHA-256 is published; pass
-``--sha256`` to verify against a digest you trust. See docs/DOWNLOADS.md and docs/INFERENCE.md.
+``--sha256`` to verify against a digest you trust. The reference's per-model names (scripts/street/download_models.py,
+scripts/street/download_models_g1.py, scripts/face/download_models.py) run this code with the model fixed.
+See docs/DOWNLOADS.md and docs/INFERENCE.md.
 """
 from __future__ import annotations
 
@@ -20,7 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from options import TestOptions  # noqa: E402
 from options.saved_run import OPTIONS_FILE, PUBLISHED_RUN_FLAGS, published_run_options  # noqa: E402
 from util.atomic import write_text_atomically  # noqa: E402
-from util.download import ChecksumError, DownloadError, download, extract_zip, google_drive_url  # noqa: E402
+from util.download import (  # noqa: E402
+    ChecksumError,
+    DownloadError,
+    download,
+    extract_zip,
+    failure_report,
+    google_drive_page,
+    google_drive_url,
+)
 
 # model -> (Google Drive file id, zip name), as published with the reference vid2vid
 MODELS = {
@@ -30,9 +40,14 @@ MODELS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, choices=sorted(MODELS), help="which published model zip")
+def build_parser(model: str | None = None, prog: str = "download_models.py") -> argparse.ArgumentParser:
+    """The command line; with ``model`` given (the reference-named entry scripts) there is no --model flag."""
+    description = __doc__.split("\n\n")[0]
+    if model is not None:
+        description = f"Download NVIDIA's published {model} models ({MODELS[model][1]}) into the checkpoints folder."
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    if model is None:
+        parser.add_argument("--model", required=True, choices=sorted(MODELS), help="which published model zip")
     parser.add_argument("--checkpoints_dir", default="./checkpoints", help="where the model folders go")
     parser.add_argument("--url", action="append", default=[], metavar="URL",
                         help="a mirror of the model's zip, tried before Google Drive; repeatable")
@@ -53,9 +68,21 @@ def write_run_options(run_folder: Path) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    file_id, zip_name = MODELS[args.model]
+def by_hand_steps(model: str, archive: Path) -> list[str]:
+    """What to do when no source can be reached (the lines after the sources tried)."""
+    file_id, zip_name = MODELS[model]
+    return [f"by hand: on a machine with internet access, download {zip_name} from {google_drive_page(file_id)} "
+            f"(or a mirror);",
+            f"  put it at {archive} and run this script again: it extracts the zip without contacting anything"]
+
+
+def main(argv: list[str] | None = None, model: str | None = None, prog: str = "download_models",
+         itemized: bool = True) -> int:
+    """Download, check and unpack one model zip. ``model`` fixes the model (no --model flag); ``itemized``
+    reports a failed download over several lines (one per source tried, then the by-hand steps) instead of one."""
+    args = build_parser(model, f"{prog}.py").parse_args(argv)
+    model = model or args.model
+    file_id, zip_name = MODELS[model]
     checkpoints_dir = Path(args.checkpoints_dir)
     archive = checkpoints_dir / zip_name
     if archive.is_file():
@@ -64,17 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         download([*args.url, google_drive_url(file_id)], archive, sha256=args.sha256)
         folders = extract_zip(archive, checkpoints_dir)
     except ChecksumError as error:
-        print(f"download_models: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except DownloadError as error:
-        print(f"download_models: error: {error}; the reference's Google Drive links may be dead: pass --url with "
+        print(failure_report(prog, error, by_hand_steps(model, archive)) if itemized else
+              f"{prog}: error: {error}; the reference's Google Drive links may be dead: pass --url with "
               f"a mirror of {zip_name}", file=sys.stderr)
         return 1
     except ValueError as error:
-        print(f"download_models: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     archive.unlink()
-    print(f"{args.model}: extracted {zip_name} into {checkpoints_dir}:")
+    print(f"{model}: extracted {zip_name} into {checkpoints_dir}:")
     for folder in folders:
         described = write_run_options(checkpoints_dir / folder)
         print(f"  {checkpoints_dir / folder}" + (f" (+ {OPTIONS_FILE}: python test.py --name {folder} needs no "

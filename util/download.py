@@ -27,7 +27,19 @@ HTML_SNIFF_BYTES = 512
 
 
 class DownloadError(RuntimeError):
-    """No mirror delivered the file; the one-line message lists what was tried and how to place it by hand."""
+    """No mirror delivered the file; the one-line message lists what was tried and how to place it by hand.
+
+    ``failures`` keeps each URL tried with why it failed, ``offline`` says whether every failure was a
+    connection failure and ``partial`` names the ``.part`` kept for resuming (None when nothing was received),
+    so a script can lay the same facts out over several lines (`failure_report`).
+    """
+
+    def __init__(self, message: str, failures: Sequence[tuple[str, str]] = (), offline: bool = False,
+                 partial: Path | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures)
+        self.offline = offline
+        self.partial = partial
 
 
 class ChecksumError(DownloadError):
@@ -45,6 +57,11 @@ class _MirrorFailed(Exception):
 def google_drive_url(file_id: str, base: str = GOOGLE_DRIVE_BASE) -> str:
     """Direct-download URL of a shared Google Drive file (``base`` is replaceable so tests can serve it)."""
     return f"{base}?export=download&id={file_id}"
+
+
+def google_drive_page(file_id: str) -> str:
+    """The page of a shared Google Drive file, for a person to download it in a browser."""
+    return f"https://drive.google.com/file/d/{file_id}/view"
 
 
 def sha256_of(path: str | Path) -> str:
@@ -98,7 +115,10 @@ def download(urls: Sequence[str], destination: str | Path, sha256: str | None = 
         except _MirrorFailed as failure:
             failures.append((url, failure))
     else:
-        raise DownloadError(_all_failed_message(destination, failures, part))
+        raise DownloadError(_all_failed_message(destination, failures, part),
+                            failures=[(url, str(failure)) for url, failure in failures],
+                            offline=all(failure.offline for _, failure in failures),
+                            partial=part if part.is_file() and part.stat().st_size else None)
     _verify(part, destination, sha256, size)
     os.replace(part, destination)
     return destination
@@ -263,6 +283,21 @@ def _all_failed_message(destination: Path, failures: list[tuple[str, _MirrorFail
     return f"could not download {destination.name}: tried {tried}; {by_hand}{resume}"
 
 
+def failure_report(prog: str, error: DownloadError, by_hand: Sequence[str]) -> str:
+    """``error`` laid out for a terminal: a headline, one line per URL tried (and why it failed), then the
+    ``by_hand`` lines saying what to fetch elsewhere and where to put it. One line per source makes a long list
+    of mirrors readable, which the one-line message of ``str(error)`` is not."""
+    if not error.failures:  # a DownloadError raised elsewhere: nothing itemised to show
+        return "\n".join([f"{prog}: error: {error}", *by_hand])
+    hosts = ", ".join(dict.fromkeys(urlsplit(url).netloc for url, _ in error.failures))
+    why = f"this machine cannot reach {hosts} (offline or blocked)" if error.offline else "every source failed"
+    lines = [f"{prog}: error: download failed: {why}; sources tried:"]
+    lines += [f"  {url}: {reason}" for url, reason in error.failures]
+    if error.partial is not None and error.partial.is_file():
+        lines.append(f"  ({error.partial.stat().st_size} bytes kept in {error.partial}: run again to resume)")
+    return "\n".join([*lines, *by_hand])
+
+
 def _verify(path: Path, destination: Path, sha256: str | None, size: int | None, delete: bool = True) -> None:
     """Raise ChecksumError when ``path`` (the .part, or an existing ``destination``) has the wrong size/digest;
     a .part is deleted, a file already in place is left for the user to judge."""
@@ -331,5 +366,5 @@ def extract_zip(archive: str | Path, folder: str | Path) -> list[str]:
     return top_level
 
 
-__all__ = ["ChecksumError", "DownloadError", "GOOGLE_DRIVE_BASE", "download", "extract_zip", "google_drive_url",
-           "sha256_of"]
+__all__ = ["ChecksumError", "DownloadError", "GOOGLE_DRIVE_BASE", "download", "extract_zip", "failure_report",
+           "google_drive_page", "google_drive_url", "sha256_of"]

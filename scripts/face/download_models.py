@@ -1,0 +1,28 @@
+"""The reference's name for downloading its edge2face models: ``scripts/download_models.py --model edge2face``.
+
+    python scripts/face/download_models.py [--checkpoints_dir ./checkpoints] [--url MIRROR ...] [--sha256 HEX]
+
+Fetches ``models_face.zip`` (Google Drive id 10LvNw-2lrh-6sPGkWbQDfHspkqz5AKxb; ``--url`` mirrors first): the
+model of scripts/face/test_512.sh (edge2face_512); the folders it fills are printed.
+The zip is resumed if interrupted, its members are checked, it is unpacked into --checkpoints_dir and removed, and
+every published model folder gets an opt.json so ``test.py --name <folder>`` needs no architecture flags. NVIDIA
+published no size or SHA-256 for it: give ``--sha256`` to check one (a mismatching download is deleted). When
+nothing can be reached, each source tried is listed on its own line, followed by where to put a zip fetched by hand.
+See docs/DOWNLOADS.md.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, wherever this is run from
+
+from scripts import download_models  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    return download_models.main(argv, model="edge2face", prog="face/download_models", itemized=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
