@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 OPTIONS_FILE = "opt.json"
-# The flags that shape the networks or the meaning of their inputs (a test must use the values of training),
-# and how the first frames are made (use_single_G: only the published models' files say so).
+# The flags that shape the networks or the meaning of their inputs (a test must use the values of training:
+# the dataset mode and what it draws), and how the first frames are made (use_single_G: only the published
+# models' files say so).
 RUN_FLAGS = (
     "label_nc", "input_nc", "output_nc", "use_instance", "ngf", "n_downsample_G", "n_blocks", "n_blocks_local",
     "n_scales_spatial", "n_frames_G", "fg", "fg_labels", "no_flow", "netG", "norm", "no_first_img", "loadSize",
-    "use_single_G",
+    "use_single_G", "dataset_mode", "no_dist_map", "no_canny_edge", "densepose_only", "openpose_only",
+    "basic_point_only", "remove_face_labels",
 )  # fmt: skip
 # The test scripts of the reference for the models it published (as NVIDIA's scripts/street|face/test_*.sh).
 PUBLISHED_RUN_FLAGS = {
@@ -60,6 +62,7 @@ def shown(value: object) -> str:
 def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
     """Only the flags ``argv`` gives (every default suppressed)."""
     bare = copy.deepcopy(parser)
+    bare._defaults.clear()  # parser-level defaults (test.py's set_defaults) are not "given" either
     for action in bare._actions:
         action.default = argparse.SUPPRESS
         action.required = False

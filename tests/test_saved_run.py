@@ -95,3 +95,13 @@ def test_published_models_get_the_reference_test_script_flags() -> None:
     assert (city["label_nc"], city["loadSize"], city["n_scales_spatial"], city["fg"]) == (35, 2048, 3, True)
     face = published_run_options(parser, "edge2face_512")
     assert (face["input_nc"], face["label_nc"], face["loadSize"]) == (15, 0, 512)
+
+
+def test_parser_level_defaults_are_not_taken_for_given_flags(tmp_path) -> None:
+    """test.py's own defaults (set_defaults: dataset_mode 'test', nThreads 1) do not hide the run's values."""
+    run_dir = tmp_path / "ck" / "face_run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "opt.json").write_text(json.dumps({"dataset_mode": "face", "input_nc": 15, "label_nc": 0}))
+    parser = TestOptions().parser
+    argv, run = with_saved_run_flags(parser, ["--name", "face_run", "--checkpoints_dir", str(tmp_path / "ck")])
+    assert run.filled["dataset_mode"] == "face" and parser.parse_args(argv).dataset_mode == "face"

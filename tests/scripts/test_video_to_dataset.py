@@ -74,7 +74,7 @@ def test_face_from_a_talking_head_trains_and_tests(tmp_path: Path, capsys) -> No
         keypoints = sorted((root / f"{phase}_keypoints" / seq).iterdir())
         assert len(keypoints) == 5 and np.loadtxt(keypoints[0], delimiter=",").shape == (68, 2)
     results = train_and_test(root, tmp_path, ["--dataset_mode", "face", "--input_nc", "15", "--loadSize", "64"],
-                             ["--dataset_mode", "face"])
+                             [])  # --dataset_mode face and --input_nc 15 come from the run's opt.json
     assert len(list(results.rglob("fake_B_*.jpg"))) == 5 - 2
 
 
