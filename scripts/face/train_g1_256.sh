@@ -4,13 +4,10 @@
 # (lower --max_frames_per_gpu if out of memory).
 # Arguments are appended to the command (a flag given twice takes its last value): see docs/RECIPES.md
 # for a tiny CPU smoke run.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."  # train.py, test.py and the relative paths below are at the root
-# $PYTHON when set, else the repository's virtual environment, else python from PATH
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON; elif [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python; fi
-exec "$PY" train.py --name edge2face_256_g1 \
+source "$(dirname "${BASH_SOURCE[0]}")/../recipe.sh"  # cd to the root, $PY, recipe()
+recipe 0 train.py --name edge2face_256_g1 \
     --dataroot datasets/face/ --dataset_mode face \
     --input_nc 15 --loadSize 256 --ngf 64 \
     --max_frames_per_gpu 6 --n_frames_total 12 \
     --niter 20 --niter_decay 20 \
-    "$@"
+    -- "$@"

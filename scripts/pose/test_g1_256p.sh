@@ -2,11 +2,8 @@
 # Tests a model trained with train_g1_256p.sh.
 # Arguments are appended to the command (a flag given twice takes its last value): see docs/RECIPES.md
 # for a tiny CPU smoke run.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."  # train.py, test.py and the relative paths below are at the root
-# $PYTHON when set, else the repository's virtual environment, else python from PATH
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON; elif [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python; fi
-exec "$PY" test.py --name pose2body_256p_g1 \
+source "$(dirname "${BASH_SOURCE[0]}")/../recipe.sh"  # cd to the root, $PY, recipe()
+recipe 0 test.py --name pose2body_256p_g1 \
     --dataroot datasets/pose --dataset_mode pose --ngf 64 \
     --input_nc 6 --resize_or_crop scaleHeight --loadSize 256 --no_first_img \
-    "$@"
+    -- "$@"

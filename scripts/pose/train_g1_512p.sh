@@ -3,15 +3,12 @@
 # by the reference.
 # Arguments are appended to the command (a flag given twice takes its last value): see docs/RECIPES.md
 # for a tiny CPU smoke run.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."  # train.py, test.py and the relative paths below are at the root
-# $PYTHON when set, else the repository's virtual environment, else python from PATH
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON; elif [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python; fi
-exec "$PY" train.py --name pose2body_512p_g1 \
+source "$(dirname "${BASH_SOURCE[0]}")/../recipe.sh"  # cd to the root, $PY, recipe()
+recipe 0 train.py --name pose2body_512p_g1 \
     --dataroot datasets/pose --dataset_mode pose \
     --input_nc 6 --n_scales_spatial 2 --ngf 64 --num_D 3 \
     --resize_or_crop randomScaleHeight_and_scaledCrop --loadSize 768 --fineSize 512 \
     --no_first_img --n_frames_total 12 --max_frames_per_gpu 2 --max_t_step 4 --add_face_disc \
     --niter_fix_global 3 --niter 5 --niter_decay 5 \
     --lr 0.0001 --load_pretrain checkpoints/pose2body_256p_g1 \
-    "$@"
+    -- "$@"

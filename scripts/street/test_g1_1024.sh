@@ -3,10 +3,7 @@
 # at 1024x512; results in results/label2city_1024_g1/test_latest/.
 # Arguments are appended to the command (a flag given twice takes its last value): see docs/RECIPES.md
 # for a tiny CPU smoke run.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."  # train.py, test.py and the relative paths below are at the root
-# $PYTHON when set, else the repository's virtual environment, else python from PATH
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON; elif [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python; fi
-exec "$PY" test.py --name label2city_1024_g1 \
+source "$(dirname "${BASH_SOURCE[0]}")/../recipe.sh"  # cd to the root, $PY, recipe()
+recipe 0 test.py --name label2city_1024_g1 \
     --label_nc 35 --loadSize 1024 --n_scales_spatial 3 --use_instance --fg --n_downsample_G 2 --use_single_G \
-    "$@"
+    -- "$@"

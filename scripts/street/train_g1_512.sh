@@ -3,14 +3,11 @@
 # guarantee from the reference.
 # Arguments are appended to the command (a flag given twice takes its last value): see docs/RECIPES.md
 # for a tiny CPU smoke run.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."  # train.py, test.py and the relative paths below are at the root
-# $PYTHON when set, else the repository's virtual environment, else python from PATH
-if [[ -n ${PYTHON:-} ]]; then PY=$PYTHON; elif [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python; fi
-exec "$PY" train.py --name label2city_512_g1 \
+source "$(dirname "${BASH_SOURCE[0]}")/../recipe.sh"  # cd to the root, $PY, recipe()
+recipe 0 train.py --name label2city_512_g1 \
     --label_nc 35 --loadSize 512 --n_scales_spatial 2 \
     --use_instance --fg --n_downsample_G 2 \
     --max_frames_per_gpu 2 --n_frames_total 4 \
     --niter_step 2 --niter_fix_global 8 --niter_decay 5 \
     --load_pretrain checkpoints/label2city_256_g1 \
-    "$@"
+    -- "$@"

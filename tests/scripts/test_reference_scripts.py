@@ -191,7 +191,8 @@ def test_the_recipe_folders_hold_the_reference_names() -> None:
 @pytest.mark.parametrize("recipe", RECIPE_PATHS)
 def test_recipe_runs_from_the_root_and_its_flags_parse(recipe: str, recorder: tuple[Path, Path]) -> None:
     text = (SCRIPTS / recipe).read_text()
-    assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text
+    assert text.startswith("#!/usr/bin/env bash\n") and '\nsource "$(dirname "${BASH_SOURCE[0]}")/../recipe.sh"' in text
+    assert "set -euo pipefail" in (SCRIPTS / "recipe.sh").read_text()  # the shared part (root, Python, launch)
     assert os.access(SCRIPTS / recipe, os.X_OK)
     entry = "train.py" if recipe.split("/")[1].startswith("train") else "test.py"
     cwd, argv = run_recipe(recipe, recorder)
