@@ -1,0 +1,176 @@
+"""Measure a test run against the real video: PSNR, SSIM, temporal flicker (and LPIPS / FID when their weights
+are on this machine).
+
+    python scripts/evaluate.py --results results/demo/test_latest --dataroot datasets/Cityscapes/
+
+Reads the ``<sequence>/fake_B_<frame>.jpg`` files test.py wrote and the real frames of the same names in
+``<dataroot>/<phase>_B`` (or ``<phase>_img`` for the face and pose layouts). Flicker is the warping error between
+consecutive generated frames with the flow of the real frames (``--flow_net dis`` by default; flownet2 / raft
+when their weights exist), over the pixels where that flow is reliable; the real video's own error is reported
+beside it as the floor. Writes ``evaluation.json`` and an ``index.html`` with per-frame plots and the worst
+frames side by side into ``--out`` (default: ``<results>/evaluation``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data.image_folder import is_image_file  # noqa: E402
+from models.flow import build_flow_estimator  # noqa: E402
+from models.video_metrics import flicker, psnr_ssim, resize_like  # noqa: E402
+from util.atomic import write_text_atomically  # noqa: E402
+from util.html import HTMLPage  # noqa: E402
+
+REAL_FOLDERS = ("{phase}_B", "{phase}_img")
+N_WORST = 3
+
+
+class EvaluationError(RuntimeError):
+    """A missing folder or frame; the message names it and the fix."""
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL RGB -> (3, H, W) in [-1, 1]."""
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(array).permute(2, 0, 1)
+
+
+def find_pairs(results: Path, dataroot: Path, phase: str) -> dict[str, list[tuple[str, Path, Path]]]:
+    """Per sequence: (frame stem, generated file, real file), in frame order."""
+    if not results.is_dir():
+        raise EvaluationError(f"results folder {results} not found; run test.py first (it prints the folder)")
+    roots = [dataroot / pattern.format(phase=phase) for pattern in REAL_FOLDERS]
+    real_root = next((root for root in roots if root.is_dir()), None)
+    if real_root is None:
+        raise EvaluationError(f"no real frames: neither {roots[0]} nor {roots[1]} exists; pass the --dataroot and "
+                              "--phase test.py used")
+    pairs: dict[str, list[tuple[str, Path, Path]]] = {}
+    for fake in sorted(results.glob("*/fake_B_*.jpg")):
+        sequence, stem = fake.parent.name, fake.stem[len("fake_B_"):]
+        candidates = [p for p in (real_root / sequence).glob(f"{stem}.*") if is_image_file(p.name)]
+        if not candidates:
+            raise EvaluationError(f"no real frame for {fake}: expected {real_root / sequence / stem}.png/.jpg")
+        pairs.setdefault(sequence, []).append((stem, fake, candidates[0]))
+    if not pairs:
+        raise EvaluationError(f"no fake_B_*.jpg frames in {results}/<sequence>/")
+    return pairs
+
+
+def optional_metrics() -> list[str]:
+    """One line per metric that cannot run here (never a download attempt)."""
+    notes = []
+    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
+    if not any(checkpoints.glob("alexnet-*.pth")):
+        notes.append(f"LPIPS skipped: torchvision's AlexNet weights are not in {checkpoints} (fetch them once with "
+                     "torchvision.models.alexnet(weights='DEFAULT') on a machine with internet)")
+    if not any(checkpoints.glob("*inception*.pth")):
+        notes.append(f"FID skipped: the Inception weights FID uses are not in {checkpoints}")
+    return notes
+
+
+def mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def evaluate(pairs: dict, flow_net: str, flownet_checkpoint: str | None) -> dict:
+    flow = build_flow_estimator(flow_net, "cpu", flownet_checkpoint)
+    report: dict = {"flow_net": flow_net, "sequences": {}}
+    for sequence, frames in pairs.items():
+        fake = torch.stack([to_tensor(Image.open(f)) for _, f, _ in frames])  # (T, 3, H, W)
+        real = resize_like(torch.stack([to_tensor(Image.open(r)) for _, _, r in frames]), fake.shape[-2:])
+        psnr, ssim = psnr_ssim(fake, real)
+        entry = {"frames": [s for s, _, _ in frames], "psnr": psnr.tolist(), "ssim": ssim.tolist()}
+        if len(frames) > 1:
+            warp = flicker(fake, real, flow)
+            entry.update(flicker=warp["fake"].tolist(), flicker_real=warp["real"].tolist(),
+                         flicker_valid=warp["valid"].tolist())
+        report["sequences"][sequence] = entry
+    every = list(report["sequences"].values())
+    report["mean"] = {key: mean([v for e in every for v in e.get(key, [])])
+                      for key in ("psnr", "ssim", "flicker", "flicker_real")}
+    return report
+
+
+def write_page(report: dict, pairs: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    page = HTMLPage(str(out), "evaluation")
+    m = report["mean"]
+    page.add_text(f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, flicker {m['flicker']:.4f} "
+                  f"(real video {m['flicker_real']:.4f}); flow: {report['flow_net']}")
+    for note in report.get("skipped", []):
+        page.add_text(note)
+    for sequence, entry in report["sequences"].items():
+        figure, axes = plt.subplots(1, 2, figsize=(10, 3))
+        axes[0].plot(entry["psnr"], label="PSNR (dB)")
+        axes[0].set_xlabel("frame")
+        axes[0].legend()
+        if "flicker" in entry:
+            axes[1].plot(entry["flicker"], label="generated")
+            axes[1].plot(entry["flicker_real"], label="real (floor)")
+            axes[1].set_xlabel("frame pair")
+            axes[1].legend(title="warping error")
+        plot = out / f"{sequence}_metrics.png"
+        figure.tight_layout()
+        figure.savefig(plot)
+        plt.close(figure)
+        page.add_header(sequence)
+        page.add_images([plot.name], [f"{sequence}: per-frame metrics"], width=800)
+        worst = np.argsort(entry["psnr"])[:N_WORST]
+        for index in worst:
+            stem, fake, real = pairs[sequence][index]
+            both = out / f"{sequence}_{stem}_real_fake.jpg"
+            images = [Image.open(real).convert("RGB"), Image.open(fake).convert("RGB")]
+            images[0] = images[0].resize(images[1].size)
+            canvas = Image.new("RGB", (images[1].width * 2, images[1].height))
+            canvas.paste(images[0], (0, 0))
+            canvas.paste(images[1], (images[1].width, 0))
+            canvas.save(both, quality=95)
+            page.add_images([both.name], [f"{stem}: real | generated, PSNR {entry['psnr'][index]:.2f}"],
+                            width=512)
+    page.save()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", required=True, help="test.py's results folder (…/test_latest)")
+    parser.add_argument("--dataroot", required=True, help="the dataset test.py read")
+    parser.add_argument("--phase", default="test")
+    parser.add_argument("--flow_net", default="dis", help="flow of the real frames: dis | flownet2 | raft")
+    parser.add_argument("--flownet_checkpoint", default=None)
+    parser.add_argument("--out", default=None, help="where evaluation.json and index.html go")
+    args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else Path(args.results) / "evaluation"
+    try:
+        pairs = find_pairs(Path(args.results), Path(args.dataroot), args.phase)
+        report = evaluate(pairs, args.flow_net, args.flownet_checkpoint)
+    except (EvaluationError, FileNotFoundError, ValueError) as error:
+        print(f"evaluate: error: {error}", file=sys.stderr)
+        return 1
+    report["skipped"] = optional_metrics()
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(out / "evaluation.json", json.dumps(report, indent=1) + "\n")
+    write_page(report, pairs, out)
+    m = report["mean"]
+    print(f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, flicker {m['flicker']:.4f} (real {m['flicker_real']:.4f})"
+          f" over {sum(len(p) for p in pairs.values())} frames; {out / 'evaluation.json'}, {out / 'index.html'}")
+    for note in report["skipped"]:
+        print(note)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
