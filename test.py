@@ -37,7 +37,7 @@ def run(opt: Namespace, model: torch.nn.Module, samples: Iterable[dict], n_frame
     start = time.perf_counter()
     count = 0
     try:
-        frames = generate(model, samples, opt, device, face_features)
+        frames = generate(model, samples, device, face_features)
         for frame in tqdm(frames, total=n_frames, unit="frame", dynamic_ncols=True):
             writer.add(frame)
             count += 1

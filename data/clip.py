@@ -84,30 +84,21 @@ class Clip:
             instance=None if self.instance is None else self.instance.to(device),
         )
 
-    def frames(self, window: slice) -> Clip:
-        """The frames ``window`` of the time axis (batched clips)."""
-        return replace(
-            self,
-            label=self.label[:, window],
-            real=None if self.real is None else self.real[:, window],
-            instance=None if self.instance is None else self.instance[:, window],
-        )
+
+def stack_field(parts: list, name: str) -> torch.Tensor | None:
+    """``torch.stack`` of attribute ``name`` of each part (frames of a clip, items of a batch), None when the
+    parts have none."""
+    values = [getattr(part, name) for part in parts]
+    return None if values[0] is None else torch.stack(values)
 
 
 def collate_clips(items: list[Clip]) -> Clip:
     """DataLoader ``collate_fn``: stack items of equal length into one (B, T, C, H, W) batch."""
     first = items[0]
-
-    def stack(name: str) -> torch.Tensor | None:
-        values = [getattr(item, name) for item in items]
-        if values[0] is None:
-            return None
-        return torch.stack(values)
-
     return Clip(
-        label=stack("label"),
-        real=stack("real"),
-        instance=stack("instance"),
+        label=stack_field(items, "label"),
+        real=stack_field(items, "real"),
+        instance=stack_field(items, "instance"),
         sequence=[item.sequence for item in items],
         frame_paths=[item.frame_paths for item in items],
         starts_sequence=first.starts_sequence,

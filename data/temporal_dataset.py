@@ -5,10 +5,9 @@ import argparse
 
 import torch
 
-from .clip import Clip, history_length
+from .clip import Clip, history_length, stack_field
 from .image_folder import DataError, sequence_name
 from .modes import DatasetMode, build_mode
-from .transforms import get_img_params
 
 
 def clip_params(opt: argparse.Namespace, n_frames_total: int, seq_len: int, index: int,
@@ -68,12 +67,13 @@ class TemporalDataset(torch.utils.data.Dataset):
                   f"for (--n_frames_total {self.n_frames_total} + {history_length(opt)} history frames) and "
                   f"train on fewer frames; the shortest is {name} with {count}")
         self.seq_len_max = max(lengths)
+        self.length_weights = torch.tensor(lengths, dtype=torch.float64)  # for modes with one item per frame
         # Items of one batch must have the same length: batches of several sequences use the shortest.
         self.seq_len_cap = min(lengths) if opt.batchSize > 1 else None
 
     def __len__(self) -> int:
         if self.mode.items_per_frame:
-            return sum(len(frames) for frames in self.mode.sequences)
+            return int(self.length_weights.sum())
         return len(self.mode.sequences)
 
     def sequence_of(self, index: int) -> int:
@@ -81,8 +81,7 @@ class TemporalDataset(torch.utils.data.Dataset):
         length for modes with one item per frame (from torch's RNG, which `SeededItems` seeds per item)."""
         if not self.mode.items_per_frame:
             return index % len(self.mode.sequences)
-        lengths = torch.tensor([len(frames) for frames in self.mode.sequences], dtype=torch.float64)
-        return int(torch.multinomial(lengths, 1).item())
+        return int(torch.multinomial(self.length_weights, 1).item())
 
     def __getitem__(self, index: int) -> Clip:
         seq_index = self.sequence_of(index)
@@ -92,7 +91,7 @@ class TemporalDataset(torch.utils.data.Dataset):
                                             min(seq_len, self.seq_len_cap or seq_len), index,
                                             self.mode.deterministic_clip_start)
         frame_indices = [start + i * t_step for i in range(n_read)]
-        params = get_img_params(self.opt, self.mode.frame_size(seq_index, frame_indices[0]), self.mode.allow_flip)
+        params = self.mode.sample_params(seq_index, frame_indices[0])
         frames = [self.mode.read_frame(seq_index, i, params) for i in frame_indices]
         return clip_of(frames, sequence_name(paths), [paths[i] for i in frame_indices], frame_indices[-1],
                        starts_sequence=True)
@@ -100,10 +99,6 @@ class TemporalDataset(torch.utils.data.Dataset):
 
 def clip_of(frames: list, sequence: str, frame_paths: list[str], frame_index: int, starts_sequence: bool) -> Clip:
     """Stack per-frame tensors (C, H, W) along a new time axis: (T, C, H, W)."""
-
-    def stack(name: str) -> torch.Tensor | None:
-        values = [getattr(frame, name) for frame in frames]
-        return None if values[0] is None else torch.stack(values)
-
-    return Clip(label=stack("label"), real=stack("real"), instance=stack("instance"), sequence=sequence,
-                frame_paths=frame_paths, starts_sequence=starts_sequence, frame_index=frame_index)
+    return Clip(label=stack_field(frames, "label"), real=stack_field(frames, "real"),
+                instance=stack_field(frames, "instance"), sequence=sequence, frame_paths=frame_paths,
+                starts_sequence=starts_sequence, frame_index=frame_index)

@@ -14,7 +14,6 @@ from .clip import Clip
 from .image_folder import DataError, sequence_name
 from .modes import DatasetMode, build_mode
 from .temporal_dataset import clip_of
-from .transforms import get_img_params
 
 
 class TestDataset(torch.utils.data.Dataset):
@@ -52,7 +51,7 @@ class TestDataset(torch.utils.data.Dataset):
         # One set of transform parameters per sequence, identical for all its windows (random crops too).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seq_index)
-            params = get_img_params(self.opt, self.mode.frame_size(seq_index, 0), self.mode.allow_flip)
+            params = self.mode.sample_params(seq_index, 0)
         frames = [self.mode.read_frame(seq_index, i, params) for i in frame_indices]
         paths = self.mode.sequences[seq_index]
         return clip_of(frames, sequence_name(paths), [paths[i] for i in frame_indices], frame_indices[-1],

@@ -2,7 +2,7 @@
 and run them frame by frame over test sequences, each scale keeping its own history.
 
 ``load_test_model(opt, device)`` validates every checkpoint file before anything runs and explains mismatches
-with the flag that probably differs. ``generate(model, samples, opt, device)`` is the core loop of test.py: it
+with the flag that probably differs. ``generate(model, clips, device)`` is the core loop of test.py: it
 takes any iterable of test samples (the test dataset's items, or tensors made in memory) and yields one result
 per generated frame.
 """
@@ -212,7 +212,6 @@ def extra_scales_notice(opt: Namespace) -> str | None:
 def generate(
     model: GeneratorModel,
     samples: Iterable[Clip],
-    opt: Namespace,
     device: torch.device | str = "cpu",
     face_features: dict[int, torch.Tensor] | None = None,
 ) -> Iterator[dict]:
@@ -224,7 +223,6 @@ def generate(
     labels of the newest frame, ``scale_outputs`` (the model's per-scale dicts), ``label_path`` (the newest
     frame's label file), ``sequence``, ``frame_index`` and ``starts_sequence``.
     """
-    del opt
     prev_outputs = None
     for sample in samples:
         clip = sample.as_batch().to(device)  # (1, tG, C, H, W)

@@ -62,10 +62,8 @@ class DistributedContext:
         return self.rank == 0
 
 
-def split_clip(data: Clip, opt: argparse.Namespace, device: torch.device
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def split_clip(data: Clip, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Loader batch -> label (B, T, c, H, W), real (B, T, 3, H, W), instances (B, T, 1, H, W) or None."""
-    del opt
     clip = data.as_batch().to(device)
     if clip.real is None:
         raise ValueError("training clips need the real frames (the dataset mode read none)")
@@ -170,7 +168,7 @@ class Trainer:
         """
         opt = self.opt
         tG = opt.n_frames_G
-        label, real, inst = split_clip(data, opt, self.device)
+        label, real, inst = split_clip(data, self.device)
         n_generate = real.size(1) - tG + 1
         chunk = min(opt.max_frames_per_gpu, n_generate)
         n_frames_bp = frames_backpropagate(opt.max_frames_backpropagate, chunk, self.epoch, opt.niter_step)

@@ -125,7 +125,7 @@ def test_reference_test_path_from_checkpoint_files(tmp_path, name: str) -> None:
         samples.append(Clip(label=label[window], real=real[window], instance=None if inst is None else inst[window],
                             sequence="seq", frame_paths=[f"/x/seq/frame_{i}.png" for i in range(t, t + tG)],
                             starts_sequence=k == 0, frame_index=t + tG - 1))
-    outputs = list(generate(model, samples, opt, "cpu"))
+    outputs = list(generate(model, samples, "cpu"))
     assert len(outputs) == len(vector["test_path"])
     for out, stored in zip(outputs, vector["test_path"], strict=True):
         diff = (out["fake_image"] - stored["fake_B"][0]).abs().max().item()
@@ -165,7 +165,7 @@ def test_end_to_end_as_a_user_runs_it(tmp_path, chromium) -> None:
     # the saved images are the in-process outputs, converted and encoded as the reference does
     opt = parse([*argv, "--use_real_img"])
     model = load_test_model(opt)
-    frames = list(generate(model, create_dataset(opt), opt))
+    frames = list(generate(model, create_dataset(opt)))
     for frame in frames:
         stem = Path(frame["label_path"]).stem
         folder = out / Path(frame["label_path"]).parent.name
@@ -364,7 +364,7 @@ def test_published_checkpoint_layouts(tmp_path, capsys, config: str) -> None:
         torch.manual_seed(0)
         samples = [Clip(label=torch.rand(3, 15, 64, 64), real=torch.rand(3, 3, 64, 64) * 2 - 1, sequence="s",
                         frame_paths=[f"/x/s/{i}.png"] * 3, starts_sequence=i == 0) for i in range(2)]
-        frames = list(generate(model, samples, opt))
+        frames = list(generate(model, samples))
         assert len(frames) == 2 and all(torch.isfinite(f["fake_image"]).all() for f in frames)
         return
     write_dataset(root, {"s": 4}, width=128, height=64, label_nc=35)

@@ -10,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..clip import dataset_label_channels
 from ..image_folder import DataError
-from ..transforms import ImageParams
+from ..transforms import ImageParams, get_img_params
 
 
 class Frame(NamedTuple):
@@ -60,6 +60,12 @@ class DatasetMode:
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
         """(width, height) of a frame as stored, from which the transform parameters are drawn."""
         raise NotImplementedError
+
+    def sample_params(self, seq_index: int, frame_index: int) -> ImageParams:
+        """One item's transform parameters (scaling, crop, flip), drawn from frame ``frame_index`` (the item's
+        first frame); the samplers pass them to every `read_frame` of the item. A mode that needs more per item
+        (the face crop box) returns a subclass of ImageParams carrying it, so no state is kept between calls."""
+        return get_img_params(self.opt, self.frame_size(seq_index, frame_index), self.allow_flip)
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """Frame ``frame_index`` of sequence ``seq_index`` with the sample's transform ``params`` applied."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from PIL import Image
 
 from .. import face_drawing as draw
 from ..image_folder import DataError, check_paired, make_grouped_dataset, require_folder
-from ..transforms import ImageParams, to_index_tensor, to_normalized_tensor, transform_image
+from ..transforms import ImageParams, get_img_params, to_index_tensor, to_normalized_tensor, transform_image
 from . import register_mode
 from .base import DatasetMode, Frame
 
@@ -36,15 +37,11 @@ LANDMARK_HINT = "Make them with: python scripts/face/detect_landmarks.py --datar
 Box = tuple[int, int, int, int]
 
 
-def grouped_text_files(folder: str) -> list[list[str]]:
-    """One sorted list of ``*.txt`` paths per sub-folder of ``folder`` (sequences sorted by path)."""
-    sequences = []
-    for root, dirs, files in sorted(os.walk(folder)):
-        dirs.sort()
-        frames = [os.path.join(root, name) for name in sorted(files) if name.lower().endswith(".txt")]
-        if frames:
-            sequences.append(frames)
-    return sorted(sequences)
+@dataclass(frozen=True)
+class FaceParams(ImageParams):
+    """An item's transform parameters plus the face crop box (x0, y0, x1, y1) all its frames are cut to."""
+
+    box: Box = (0, 0, 0, 0)
 
 
 def to_unit_tensor(img: Image.Image) -> torch.Tensor:
@@ -71,15 +68,13 @@ class FaceMode(DatasetMode):
         require_folder(self.dir_keypoints, "--dataset_mode face (landmarks)", LANDMARK_HINT)
         require_folder(self.dir_img, "--dataset_mode face (real frames, also read at test time)",
                        "Put one sub-folder of frames per sequence there, matching the landmark folders")
-        keypoints = grouped_text_files(self.dir_keypoints)
+        keypoints = make_grouped_dataset(self.dir_keypoints, keep=lambda name: name.lower().endswith(".txt"))
         if not keypoints:
             raise DataError(f"no landmark files (*.txt) found in {self.dir_keypoints}. {LANDMARK_HINT}")
         keypoints = keypoints[: int(min(len(keypoints), opt.max_dataset_size))]
         self.img_paths = make_grouped_dataset(self.dir_img)[: len(keypoints)]
         check_paired(keypoints, self.img_paths, self.dir_keypoints, self.dir_img)
         self.sequences = keypoints
-        # crop box per sequence, set by `frame_size` of the item being read (see `crop_box`)
-        self.boxes: dict[int, Box] = {}
 
     @staticmethod
     def label_channels(opt: argparse.Namespace) -> int:
@@ -112,18 +107,22 @@ class FaceMode(DatasetMode):
 
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
         """(width, height) of the face crop box, from which the transform parameters are drawn (as in the
-        reference). Both samplers call this once per item before its `read_frame` calls, so it also fixes the
-        box those frames are cut to; a loader worker reads one item at a time, so the box cannot leak."""
+        reference)."""
         box = self.crop_box(seq_index, frame_index)
-        self.boxes[seq_index] = box
         return box[2] - box[0], box[3] - box[1]
+
+    def sample_params(self, seq_index: int, frame_index: int) -> FaceParams:
+        """The item's transform parameters, drawn from the size of its crop box, and the box itself, which
+        every frame of the item is cut to."""
+        box = self.crop_box(seq_index, frame_index)
+        params = get_img_params(self.opt, (box[2] - box[0], box[3] - box[1]), self.allow_flip)
+        return FaceParams(**vars(params), box=box)
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """label (15 or 1, H, W) in [0, 1]; real (3, H, W) in [-1, 1]; instance (1, H, W) part ids 0..6."""
         opt = self.opt
-        box = self.boxes.get(seq_index)
-        if box is None:  # called without frame_size (not by the samplers): the box of this frame's anchor
-            box = self.crop_box(seq_index, frame_index)
+        # the samplers pass the item's box; a direct call with plain parameters uses this frame's anchor box
+        box = params.box if isinstance(params, FaceParams) else self.crop_box(seq_index, frame_index)
         image = self.open_frame(seq_index, frame_index)
         keypoints = draw.with_upper_face(self.load_points(seq_index, frame_index))
         parts = draw.part_label_map(keypoints, image.size)  # from the landmarks as read, before any scaling

@@ -269,5 +269,5 @@ def test_face_windows_feed_the_single_frame_generator(tmp_path) -> None:
     features = load_face_features(opt, model)
     assert features is not None and sorted(features) == list(range(7))
     windows = TestDataset(opt)
-    frames = list(generate(model, [windows[0], windows[1]], opt, "cpu", features))
+    frames = list(generate(model, [windows[0], windows[1]], "cpu", features))
     assert [f["fake_image"].shape for f in frames] == [(3, 64, 64)] * 2

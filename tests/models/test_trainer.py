@@ -46,7 +46,7 @@ def test_losses_equal_the_models_parity_path(dataroot, tmp_path):
     model_d.load_state_dict(copy.deepcopy(trainer.model_d.state_dict()))
     torch.manual_seed(0)
     data = first_batch(opt)
-    label, real, inst = split_clip(data, opt, CPU)
+    label, real, inst = split_clip(data, CPU)
     out = model_g(label, real, inst, None)
     flow_ref, conf_ref = trainer.flow_fp32(out["real_image"], out["real_prev_image"])
     losses = model_d.image_losses(out, flow_ref, conf_ref)
