@@ -33,7 +33,7 @@ class LossTerm:
     """
 
     name: str
-    step: str  # DiscriminatorModel compute step producing the unweighted value (see DiscriminatorModel.STEPS)
+    step: str  # the DiscriminatorModel compute step giving the unweighted value (see its image_steps())
     weight: float
     total: str  # "G", "D" or "D_T"
     total_weight: float = 1.0

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,62 +42,72 @@ class VideoDatasetError(RuntimeError):
     """Bad input or flag; the message names it and the fix."""
 
 
-def read_frames(source: str, every: int, max_frames: int | None, width: int | None) -> list[Image.Image]:
+def iter_frames(source: str, every: int, max_frames: int | None, width: int | None) -> Iterator[Image.Image]:
     """RGB frames of a video file or of a folder of images (sorted by name), every ``every``-th, resized to
-    ``width`` pixels wide (height keeps the aspect ratio) when given."""
+    ``width`` pixels wide (height keeps the aspect ratio) when given. One frame in memory at a time."""
     path = Path(source)
-    frames: list[Image.Image] = []
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p.name))
         if not files:
             raise VideoDatasetError(f"no images in folder {source}")
-        for file in files[::every]:
-            try:
-                frames.append(Image.open(file).convert("RGB"))
-            except OSError as error:
-                raise VideoDatasetError(f"cannot read image {file}: {error}; remove or replace it") from None
-            if max_frames is not None and len(frames) >= max_frames:
-                break
+
+        def decoded() -> Iterator[Image.Image]:
+            for file in files[::every]:
+                try:
+                    yield Image.open(file).convert("RGB")
+                except OSError as error:
+                    raise VideoDatasetError(f"cannot read image {file}: {error}; remove or replace it") from None
     elif path.is_file():
         import cv2
 
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             raise VideoDatasetError(f"cannot open video {source} (OpenCV reads mp4/avi/mov); check the codec")
-        index = 0
-        while max_frames is None or len(frames) < max_frames:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % every == 0:
-                frames.append(Image.fromarray(frame[:, :, ::-1]))  # BGR -> RGB
-            index += 1
-        capture.release()
-        if not frames:
-            raise VideoDatasetError(f"no frames could be read from {source}")
+
+        def decoded() -> Iterator[Image.Image]:
+            index = 0
+            try:
+                while True:
+                    ok, frame = capture.read()
+                    if not ok:
+                        return
+                    if index % every == 0:
+                        yield Image.fromarray(frame[:, :, ::-1])  # BGR -> RGB
+                    index += 1
+            finally:
+                capture.release()
     else:
         raise VideoDatasetError(f"{source} is neither a video file nor a folder of frames")
-    if width is not None:
-        w, h = frames[0].size
-        size = (width, max(1, round(h * width / w)))
-        frames = [frame.resize(size, Image.BICUBIC) for frame in frames]
-    return frames
+    for count, frame in enumerate(decoded()):
+        if max_frames is not None and count >= max_frames:
+            return
+        if width is not None:
+            frame = frame.resize((width, max(1, round(frame.height * width / frame.width))), Image.BICUBIC)
+        yield frame
 
 
-def split_sequences(frames: list[Image.Image], mode: str, seq_length: int) -> list[list[int]]:
-    """Frame indices per sequence: consecutive runs of ``seq_length`` (a shorter tail joins the last run), or
-    runs between shot cuts (large changes of the colour histogram between consecutive frames)."""
-    n = len(frames)
-    if mode == "length":
+def histogram(frame: Image.Image) -> np.ndarray:
+    """32-bin grey-level histogram, normalised to sum 1 (shot-cut detection)."""
+    return np.histogram(np.asarray(frame.convert("L")), bins=32, range=(0, 256))[0] / (frame.width * frame.height)
+
+
+def sequence_indices(n: int, histograms: list[np.ndarray] | None, seq_length: int) -> list[list[int]]:
+    """Frame indices per sequence: runs of ``seq_length`` frames (a shorter tail joins the last run) without
+    histograms, else runs between shot cuts (large changes of the histogram between consecutive frames)."""
+    if histograms is None:
         starts = list(range(0, n, seq_length))
         if len(starts) > 1 and n - starts[-1] < seq_length:
             starts.pop()
     else:
-        hists = [np.histogram(np.asarray(f.convert("L")), bins=32, range=(0, 256))[0] / (f.width * f.height)
-                 for f in frames]
-        starts = [0] + [i for i in range(1, n) if 0.5 * np.abs(hists[i] - hists[i - 1]).sum() > SHOT_CUT_THRESHOLD]
+        h = histograms
+        starts = [0] + [i for i in range(1, n) if 0.5 * np.abs(h[i] - h[i - 1]).sum() > SHOT_CUT_THRESHOLD]
     ends = starts[1:] + [n]
     return [list(range(s, e)) for s, e in zip(starts, ends, strict=True)]
+
+
+def split_sequences(frames: list[Image.Image], mode: str, seq_length: int) -> list[list[int]]:
+    """`sequence_indices` of in-memory frames (``mode`` "length" or "shots")."""
+    return sequence_indices(len(frames), [histogram(f) for f in frames] if mode == "shots" else None, seq_length)
 
 
 def canny_edges(frame: Image.Image, low: int, high: int) -> Image.Image:
@@ -169,52 +180,59 @@ def main(argv: list[str] | None = None) -> int:
         check_args(args)
         segmenter = load_segmenter(args.segmenter) if args.kind == "labels" else None
         landmarks = load_dlib(find_predictor(args.predictor, args.dataroot)) if args.kind == "face" else None
-        frames = read_frames(args.input, args.every, args.max_frames, args.size)
-        sequences = split_sequences(frames, args.split, args.seq_length)
+        # pass 1 counts the frames (and their histograms for shot cuts); pass 2 writes them, one in memory at a time
+        n_frames, size, histograms = 0, (0, 0), [] if args.split == "shots" else None
+        for frame in iter_frames(args.input, args.every, args.max_frames, args.size):
+            n_frames, size = n_frames + 1, frame.size
+            if histograms is not None:
+                histograms.append(histogram(frame))
+        if n_frames == 0:
+            raise VideoDatasetError(f"no frames could be read from {args.input}")
+        sequences = sequence_indices(n_frames, histograms, args.seq_length)
         if len(sequences) <= args.n_test and args.n_test > 0:
-            raise VideoDatasetError(f"{len(frames)} frames make {len(sequences)} sequence(s): too few for "
+            raise VideoDatasetError(f"{n_frames} frames make {len(sequences)} sequence(s): too few for "
                                     f"--n_test {args.n_test} plus training; lower --seq_length or --n_test")
         prefix = args.name or Path(args.input.rstrip("/")).stem
         root = Path(args.dataroot)
+        place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
         written = kept = 0
         label_ids: set[int] = set()
         summary: dict[str, int] = {}
-        with tqdm(total=len(frames), unit="frame", dynamic_ncols=True) as progress:
-            for k, indices in enumerate(sequences):
+        with tqdm(total=n_frames, unit="frame", dynamic_ncols=True) as progress:
+            for index, frame in enumerate(iter_frames(args.input, args.every, args.max_frames, args.size)):
+                k, t = place[index]
                 phase = "test" if k >= len(sequences) - args.n_test else "train"
                 seq = f"{prefix}_{k:03d}"
-                summary[phase] = summary.get(phase, 0) + 1
+                if t == 0:
+                    summary[phase] = summary.get(phase, 0) + 1
                 img_dir = root / (f"{phase}_img" if args.kind == "face" else f"{phase}_B") / seq
-                for t, index in enumerate(indices):
-                    stem = f"{seq}_{t:05d}"
-                    done = save_once(img_dir / f"{stem}.jpg", frames[index])
-                    if args.kind == "edges":
-                        edges = canny_edges(frames[index], *args.canny)
-                        done = save_once(root / f"{phase}_A" / seq / f"{stem}.png", edges) or done
-                    elif args.kind == "labels":
-                        target = root / f"{phase}_A" / seq / f"{stem}.png"
-                        if not target.exists():
-                            label = segmenter(frames[index])
-                            label_ids.update(np.unique(np.asarray(label)).tolist())
-                            done = save_once(target, label) or done
-                    written, kept = written + done, kept + (not done)
-                    if args.kind != "face":
-                        progress.update(1)
-                if args.kind == "face":
-                    image_files = sorted(img_dir.glob("*.jpg"))
-                    process_sequence(image_files, root / f"{phase}_keypoints" / seq, *landmarks, 1,
-                                     args.fill_missing, progress)
+                stem = f"{seq}_{t:05d}"
+                done = save_once(img_dir / f"{stem}.jpg", frame)
+                if args.kind == "edges":
+                    done = save_once(root / f"{phase}_A" / seq / f"{stem}.png", canny_edges(frame, *args.canny)) or done
+                elif args.kind == "labels":
+                    target = root / f"{phase}_A" / seq / f"{stem}.png"
+                    if not target.exists():
+                        label = segmenter(frame)
+                        label_ids.update(np.unique(np.asarray(label)).tolist())
+                        done = save_once(target, label) or done
+                written, kept = written + done, kept + (not done)
+                if args.kind != "face":
+                    progress.update(1)
+                elif t == len(sequences[k]) - 1:  # the sequence's frames are on disk: its landmarks
+                    process_sequence(sorted(img_dir.glob("*.jpg")), root / f"{phase}_keypoints" / seq, *landmarks,
+                                     1, args.fill_missing, progress)
     except (VideoDatasetError, SegmenterError, LandmarkError) as error:
         print(f"video_to_dataset: error: {error}", file=sys.stderr)
         return 1
     label_nc = segmenter.label_nc if segmenter is not None else None
     splits = ", ".join(f"{n} {phase}" for phase, n in sorted(summary.items()))
-    print(f"{len(frames)} frames of {args.input} -> {root} ({args.kind}): {len(sequences)} sequences ({splits}), "
-          f"{written} frames written, {kept} kept from an earlier run; frames {frames[0].width}x{frames[0].height}")
+    print(f"{n_frames} frames of {args.input} -> {root} ({args.kind}): {len(sequences)} sequences ({splits}), "
+          f"{written} frames written, {kept} kept from an earlier run; frames {size[0]}x{size[1]}")
     if label_ids:
         print(f"label ids present: {sorted(label_ids)}")
     print("next:")
-    for command in next_commands(args, label_nc, frames[0].size):
+    for command in next_commands(args, label_nc, size):
         print(f"  {command}")
     return 0
 
