@@ -19,6 +19,8 @@ from data import DataError, create_dataloader, create_dataset
 from data.order import ResumableSampler, SeededItems
 from models.checkpoint import CheckpointError, iter_file_path, read_checkpoint, save_checkpoint, training_state_path
 from models.schedule import sequence_length
+from models.single_frame_model import SINGLE_FRAME_MODEL
+from models.single_frame_trainer import SingleFrameTrainer
 from models.trainer import DistributedContext, Trainer
 from models.training_logger import TrainingLogger, visuals_to_images
 from options import TrainOptions
@@ -47,18 +49,20 @@ def crossed(before: int, after: int, every: int) -> bool:
 
 
 def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, epoch: int, epoch_iter: int,
-               total_steps: int, n_frames: int) -> None:
+               total_steps: int, n_frames: int, cpu_seconds: float) -> None:
     """Training state to a temporary name, renamed when complete, plus the reference's iter.txt."""
     path = training_state_path(opt, label)
     state = trainer.training_state(epoch, epoch_iter, total_steps, n_frames, options_to_json(opt))
+    state["cpu_seconds"] = cpu_seconds
     save_checkpoint(state, path)
     if label == "latest":
         write_text_atomically(iter_file_path(opt), f"{epoch},{epoch_iter}\n")
 
 
-def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -> tuple[int, int, int]:
-    """--continue_train: (epoch, items done in it, total items) from the training state of --which_epoch, or,
-    for a run with only the reference's per-network files, from them and iter.txt (optimizers start afresh)."""
+def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -> tuple[int, int, int, float]:
+    """--continue_train: (epoch, items done in it, total items, CPU seconds trained) from the training state of
+    --which_epoch, or, for a run with only the reference's per-network files, from them and iter.txt (optimizers
+    start afresh; the CPU time is then unknown and counts from 0)."""
     path = training_state_path(opt, opt.which_epoch)
     if os.path.isfile(path):
         state = read_checkpoint(path, "training state", "remove it to resume from the per-network files, or "
@@ -68,7 +72,7 @@ def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -
         trainer.set_epoch(state["epoch"])
         trainer.load_training_state(state, path)
         logger.message(f"continuing this run at epoch {state['epoch']}, item {state['epoch_iter']} ({path})")
-        return state["epoch"], state["epoch_iter"], state["total_steps"]
+        return state["epoch"], state["epoch_iter"], state["total_steps"], float(state.get("cpu_seconds", 0.0))
     epoch, epoch_iter = 1, 0
     iter_path = iter_file_path(opt)
     if opt.which_epoch != "latest":
@@ -79,7 +83,11 @@ def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -
     trainer.load_networks(opt.which_epoch)  # raises FileNotFoundError naming the missing file
     logger.message(f"notice: no {path}; resuming from the per-network files at epoch {epoch}, iteration "
                    f"{epoch_iter} with fresh optimizer states")
-    return epoch, epoch_iter, 0
+    return epoch, epoch_iter, 0, 0.0
+
+
+def make_trainer(opt: argparse.Namespace, device: torch.device, distributed: DistributedContext) -> Trainer:
+    return (SingleFrameTrainer if opt.model == SINGLE_FRAME_MODEL else Trainer)(opt, device, distributed)
 
 
 def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
@@ -92,7 +100,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
         torch.cuda.set_device(device)
     try:
         base_dataset = create_dataset(opt)
-        trainer = Trainer(opt, device, distributed)
+        trainer = make_trainer(opt, device, distributed)
     except (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -103,9 +111,9 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     print_freq, display_freq = (1, 1) if opt.debug else (opt.print_freq, opt.display_freq)
     try:
         if opt.continue_train:
-            start_epoch, epoch_iter, total_steps = restore(trainer, opt, logger)
+            start_epoch, epoch_iter, total_steps, cpu_before = restore(trainer, opt, logger)
         else:
-            start_epoch, epoch_iter, total_steps = 1, 0, 0
+            start_epoch, epoch_iter, total_steps, cpu_before = 1, 0, 0, 0.0
             trainer.set_epoch(1)
             if opt.load_pretrain:
                 for line in trainer.load_pretrained(opt.load_pretrain, opt.which_epoch):
@@ -122,6 +130,12 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     progress = tqdm(total=n_epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch
                     + epoch_iter // items_per_step, disable=not is_main, unit="it", dynamic_ncols=True)
     dataset, n_frames, steps_done = None, None, 0
+    cpu_start = time.process_time()
+    cpu_budget = opt.cpu_budget_minutes * 60
+
+    def cpu_seconds() -> float:  # CPU time of this process (all its threads) over every call of this run
+        return cpu_before + time.process_time() - cpu_start
+
     last_print_time, frames_since_print, items_since_print = time.time(), 0, 0
     for epoch in range(start_epoch, n_epochs + 1):
         epoch_start = time.time()
@@ -155,15 +169,17 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
             if crossed(before, total_steps, opt.save_latest_freq) and is_main:
                 logger.message(f"writing checkpoint 'latest' (epoch {epoch}, {total_steps} sequences so far)")
                 trainer.save_networks("latest")
-                save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames)
+                save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames, cpu_seconds())
             progress.update(1)
             steps_done += 1
-            if max_steps is not None and steps_done >= max_steps:
+            out_of_budget = cpu_budget > 0 and cpu_seconds() >= cpu_budget
+            if out_of_budget or (max_steps is not None and steps_done >= max_steps):
                 if is_main:
                     trainer.save_networks("latest")
-                    save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames)
-                    logger.message(f"stopped after {steps_done} steps (epoch {epoch}, iteration {epoch_iter}); "
-                                   "saved 'latest'")
+                    save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames, cpu_seconds())
+                    reason = (f"the CPU budget of {opt.cpu_budget_minutes:g} min ({cpu_seconds() / 60:.2f} min "
+                              "used)" if out_of_budget else f"{steps_done} steps")
+                    logger.message(f"stopped after {reason} (epoch {epoch}, iteration {epoch_iter}); saved 'latest'")
                 return finish(progress, logger, distributed)
         logger.message(f"epoch {epoch}/{n_epochs} finished in {time.time() - epoch_start:.0f} s")
         epoch_iter = 0
@@ -172,7 +188,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
                            f"({total_steps} sequences so far)")
             for label in ("latest", epoch):
                 trainer.save_networks(label)
-                save_state(trainer, opt, label, epoch + 1, 0, total_steps, n_frames)
+                save_state(trainer, opt, label, epoch + 1, 0, total_steps, n_frames, cpu_seconds())
     return finish(progress, logger, distributed)
 
 

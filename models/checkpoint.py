@@ -44,16 +44,9 @@ def network_checkpoint_path(opt: Namespace, label: str, epoch_label: str | int |
     """File of network ``label`` (G0, D, D_T1, D_f, G_single, E_single) for epoch ``epoch_label``
     (default ``opt.which_epoch``)."""
     if label in ("G_single", "E_single"):
-        from .networks.factory import single_frame_kind
+        from .single_frame_model import single_frame_path
 
-        if single_frame_kind(opt) == "city":
-            if label == "E_single":
-                raise ValueError("the Cityscapes single-frame generator has no feature encoder")
-            path = os.path.join(opt.checkpoints_dir, CITY_SINGLE_DIR, f"latest_net_G_{opt.loadSize}.pth")
-        else:
-            suffix = "G" if label == "G_single" else "E"
-            path = os.path.join(opt.checkpoints_dir, FACE_SINGLE_DIR, f"latest_net_{suffix}.pth")
-        return os.path.normpath(path)
+        return single_frame_path(opt, label)
     epoch = opt.which_epoch if epoch_label is None else epoch_label
     return os.path.join(run_dir(opt), network_file_name(label, epoch))
 

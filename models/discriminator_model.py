@@ -172,8 +172,8 @@ class DiscriminatorModel(nn.Module):
     def image_losses(
         self,
         outputs: Mapping[str, torch.Tensor | None],
-        flow_ref: torch.Tensor,
-        conf_ref: torch.Tensor,
+        flow_ref: torch.Tensor | None,
+        conf_ref: torch.Tensor | None,
     ) -> Losses:
         """Weighted per-frame losses of one chunk, in the table's order (the reference's names).
 
@@ -182,16 +182,17 @@ class DiscriminatorModel(nn.Module):
                 fake_raw_image (or None), real_prev_image, fake_prev_image (B, n, 3, H, W); real_label
                 (B, n, C, H, W); flow (B, n, 2, H, W) and weight (B, n, 1, H, W) or None. Flattened
                 (N, C, H, W) tensors work too.
-            flow_ref: (B, n, 2, H, W) reference flow in pixels, current -> previous.
-            conf_ref: (B, n, 1, H, W) its confidence.
+            flow_ref: (B, n, 2, H, W) reference flow in pixels, current -> previous (None for the per-frame
+                model, whose table has no flow or warp term).
+            conf_ref: (B, n, 1, H, W) its confidence (or None).
         """
-        x: Inputs = {key: flatten_frames(outputs[key]) for key in IMAGE_INPUTS}
+        x: Inputs = {key: flatten_frames(outputs.get(key)) for key in IMAGE_INPUTS}
         x["flow_ref"], x["conf_ref"] = flatten_frames(flow_ref), flatten_frames(conf_ref)
         table, steps = self.loss_table, self.image_steps()
         raw: Losses = {}
         for step in table.steps(table.image):
             raw.update(steps[step](x))
-        return table.weigh(table.image, raw, x["conf_ref"].new_zeros(()))
+        return table.weigh(table.image, raw, x["real_image"].new_zeros(()))
 
     def temporal_losses(
         self,

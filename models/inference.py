@@ -24,14 +24,19 @@ import torch
 from data.clip import Clip
 
 from .checkpoint import (
-    CITY_SINGLE_DIR,
-    FACE_SINGLE_DIR,
     CheckpointError,
     load_network,
     network_checkpoint_path,
     run_dir,
 )
 from .generator_model import GeneratorModel
+from .single_frame_model import (
+    SINGLE_FRAME_MODEL,
+    SingleFrameModel,
+    check_single_frame_folder,
+    single_frame_run,
+    single_frame_source,
+)
 
 DOWNLOAD_HINT = "python scripts/download_models.py --model label2city|label2city_g1|edge2face"
 
@@ -59,12 +64,15 @@ def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
             f"checkpoint folder {folder} not found: download the published models with `{DOWNLOAD_HINT}` "
             "or point --checkpoints_dir/--name at a trained run"
         )
-    g0 = files["G0"]
-    if not os.path.isfile(g0):
-        found = glob.glob(os.path.join(folder, "*_net_G0.pth"))
-        epochs = sorted(os.path.basename(p)[: -len("_net_G0.pth")] for p in found)
-        available = f"available --which_epoch values: {', '.join(epochs)}" if epochs else "no *_net_G0.pth there"
-        raise FileNotFoundError(f"checkpoint {g0} not found ({available})")
+    main_label = next(iter(files))  # G0, or G_<loadSize> of a single-frame run
+    main = files[main_label]
+    if not os.path.isfile(main):
+        suffix = f"_net_{main_label}.pth"
+        epochs = sorted(os.path.basename(p)[: -len(suffix)] for p in glob.glob(os.path.join(folder, f"*{suffix}")))
+        available = f"available --which_epoch values: {', '.join(epochs)}" if epochs else f"no *{suffix} there"
+        if not epochs and main_label != "G0":
+            available += f"; was it trained with another --loadSize? it has {', '.join(single_frame_files(folder))}"
+        raise FileNotFoundError(f"checkpoint {main} not found ({available})")
     for label, path in files.items():
         if os.path.isfile(path):
             continue
@@ -75,11 +83,14 @@ def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
                 f"checkpoint {path} not found: --n_scales_spatial {opt.n_scales_spatial} needs G0..G"
                 f"{opt.n_scales_spatial - 1} but {folder} has {present} scale(s); use --n_scales_spatial {present}"
             )
-        folder = CITY_SINGLE_DIR if CITY_SINGLE_DIR in path else FACE_SINGLE_DIR
         raise FileNotFoundError(
             f"single-frame generator {path} not found (needed by --use_single_G; --loadSize {opt.loadSize} picks the "
-            f"file): download {folder} with `{DOWNLOAD_HINT}`, or use --use_real_img / --no_first_img instead"
+            f"file): {single_frame_source(single_frame_run(opt))}; or use --use_real_img / --no_first_img instead"
         )
+
+
+def single_frame_files(folder: str) -> list[str]:
+    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*_net_G_*.pth"))) or ["none"]
 
 
 def count_scales(opt: Namespace) -> int:
@@ -90,8 +101,9 @@ def count_scales(opt: Namespace) -> int:
     return n
 
 
-def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> GeneratorModel:
-    """Build the test-time GeneratorModel for ``opt`` and strictly load every network from its checkpoint.
+def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> GeneratorModel | SingleFrameModel:
+    """Build the test-time GeneratorModel for ``opt`` (a SingleFrameModel with ``--model single_frame``) and
+    strictly load every network from its checkpoint.
 
     The networks are built on the meta device and take the loaded tensors directly (no random initialisation,
     no second copy of the weights), then move to ``device``. BatchNorm stays in train mode, as in the reference
@@ -102,9 +114,13 @@ def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> Gener
         FileNotFoundError: a checkpoint folder or file is missing (with the download script or the flag to fix).
         CheckpointError: a file's keys or shapes differ from the network built from the flags.
     """
-    check_first_frame_source(opt)
+    single_frame = opt.model == SINGLE_FRAME_MODEL
+    if not single_frame:
+        check_first_frame_source(opt)
+        if opt.use_single_G:
+            check_single_frame_folder(opt)
     with torch.device("meta"):
-        model = GeneratorModel(opt)
+        model = SingleFrameModel(opt) if single_frame else GeneratorModel(opt)
     files = expected_files(opt, model)
     check_files_exist(opt, files)
     for label, network in model.networks().items():
@@ -121,7 +137,7 @@ FACE_PARTS_IN_FEATURES = 7  # part ids 0..6 of the face mode's part map
 
 def face_features_path(opt: Namespace) -> str:
     """The face single-frame G's per-part feature bank, next to its networks (edge2face_single/features.npy)."""
-    return os.path.normpath(os.path.join(opt.checkpoints_dir, FACE_SINGLE_DIR, "features.npy"))
+    return os.path.normpath(os.path.join(opt.checkpoints_dir, single_frame_run(opt), "features.npy"))
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -192,7 +208,7 @@ def read_face_features(path: str) -> dict[int, torch.Tensor]:
 def load_face_features(opt: Namespace, model: GeneratorModel) -> dict[int, torch.Tensor] | None:
     """The feature bank when the face single-frame G makes the first frames (else None), read before any
     frame is generated so that a missing or bad file stops the run at once."""
-    if model.face_encoder is None or opt.no_first_img or opt.use_real_img:
+    if getattr(model, "face_encoder", None) is None or opt.no_first_img or opt.use_real_img:
         return None
     return read_face_features(face_features_path(opt))
 

@@ -129,7 +129,8 @@ class LossTable:
 
 def build_loss_table(opt: Namespace) -> LossTable:
     """The loss terms and their weights for these options (``--lambda_feat``, ``--lambda_F``, ``--lambda_T``,
-    ``--n_scales_spatial``, ``--no_first_img``, ``--add_face_disc``).
+    ``--n_scales_spatial``, ``--no_first_img``, ``--add_face_disc``). The per-frame model (``--model
+    single_frame``) has pix2pixHD's terms only: VGG, image GAN and feature matching.
 
     Switches that remove a term's inputs act through the steps, not the weights: ``--no_vgg`` builds no VGG
     network, ``--no_ganFeat`` no intermediate D features, ``--no_flow`` no flow output; those terms are then 0.
@@ -141,6 +142,10 @@ def build_loss_table(opt: Namespace) -> LossTable:
         LossTerm("G_GAN_Feat", "image_D", feat, "G"),
         LossTerm("D_real", "image_D", 1.0, "D", D_AVERAGE),
         LossTerm("D_fake", "image_D", 1.0, "D", D_AVERAGE),
+    ]
+    if getattr(opt, "model", "vid2vid") == "single_frame":
+        return LossTable(image, [])
+    image += [
         LossTerm("G_Warp", "warp", opt.lambda_T, "G"),
         # flows are in pixels of the finest scale, twice as large per extra scale: 1/2 per extra scale keeps
         # the term at the size it has with one scale

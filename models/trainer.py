@@ -85,11 +85,11 @@ class Trainer:
         self.distributed = distributed or DistributedContext()
         self.amp_dtype = self._check_precision(opt, device)
         torch.manual_seed(opt.seed)  # identical initial weights on every rank and in every rerun
-        self.model_g = GeneratorModel(opt).to(device)
-        self.model_d = DiscriminatorModel(opt).to(device)
+        model_g, model_d = self.build_models(opt)
+        self.model_g, self.model_d = model_g.to(device), model_d.to(device)
         for network in self.networks().values():
             network.apply(init_weights)
-        self.flow = build_flow_estimator(opt.flow_net, device, opt.flownet_checkpoint or None)
+        self.flow = self.build_flow(opt, device)
         if opt.grad_checkpoint_G:
             for generator in self.model_g.generators:
                 generator.forward = functools.partial(checkpointed, generator.forward)
@@ -109,6 +109,14 @@ class Trainer:
         self.epoch = 0
 
     # ------------------------------------------------------------------ setup
+    def build_models(self, opt: argparse.Namespace) -> tuple[nn.Module, DiscriminatorModel]:
+        """The generator model (``generators``, ``networks()``) and the discriminators with their losses."""
+        return GeneratorModel(opt), DiscriminatorModel(opt)
+
+    @staticmethod
+    def build_flow(opt: argparse.Namespace, device: torch.device):  # noqa: ANN205 - a FlowEstimator or None
+        return build_flow_estimator(opt.flow_net, device, opt.flownet_checkpoint or None)
+
     @staticmethod
     def _check_precision(opt: argparse.Namespace, device: torch.device) -> torch.dtype | None:
         if opt.fp16:  # (--fp16 with --bf16 is refused when the options are parsed)
@@ -290,14 +298,16 @@ class Trainer:
 
     def load_pretrained(self, folder: str, epoch_label: str) -> list[str]:
         """Initialise from another run's ``<epoch>_net_<label>.pth`` files, leniently: tensors whose name and
-        shape match are loaded, the rest keep their initialisation. G0 must exist (the previous run's G0 becomes
-        this run's coarsest scale). Returns one report line per network."""
+        shape match are loaded, the rest keep their initialisation. The main generator (G0: the previous run's G0
+        becomes this run's coarsest scale) must exist. Returns one report line per network."""
         report = []
+        main = next(iter(self.model_g.networks()))
         for label, network in self.networks().items():
             path = os.path.join(folder, network_file_name(label, epoch_label))
             if not os.path.isfile(path):
-                if label == "G0":
-                    raise FileNotFoundError(f"--load_pretrain {folder}: {path} not found; the generator G0 must exist")
+                if label == main:
+                    raise FileNotFoundError(f"--load_pretrain {folder}: {path} not found; the generator {main} "
+                                            "must exist")
                 report.append(f"{label}: no {os.path.basename(path)}, kept its initialisation")
                 continue
             report.append(load_network_leniently(network, path, label))

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from data.clip import encoded_label_channels
 from util.atomic import write_atomically
 from util.html import HTMLPage
 from util.image import save_image, tensor2flow, tensor2im, tensor2label
@@ -23,28 +24,24 @@ HTML_IMAGE_WIDTH = 256
 def visuals_to_images(opt: argparse.Namespace, visuals: dict[str, torch.Tensor | None]) -> dict[str, np.ndarray]:
     """The trainer's display tensors -> uint8 images (H, W, 3) of the first clip's newest frame, named as the
     reference's training page: input_image, fake_image, fake_first_image, fake_raw_image, real_image,
-    flow_ref, conf_ref, and flow and weight when the generator predicts flow."""
+    flow_ref, conf_ref, and flow and weight when the generator predicts flow (each that is not None)."""
     label = visuals["real_label"]
     if opt.label_nc != 0:
         input_image = tensor2label(label[..., : opt.label_nc, :, :], opt.label_nc)
     else:
         channels = 3 if opt.input_nc >= 3 else 1
         input_image = tensor2im(label[..., :channels, :, :], normalize=opt.input_nc >= 3)
-    if opt.use_instance:  # instance boundaries drawn in white on top of the labels, as in the reference
+    if opt.use_instance and label.size(-3) == encoded_label_channels(opt):  # (the per-frame model has no edges)
+        # instance boundaries drawn in white on top of the labels, as in the reference
         edges = tensor2im(label[..., -1:, :, :], normalize=False)
         input_image = np.where(edges[..., None] > 0, 255, as_rgb(input_image)).astype(np.uint8)
-    images = {
-        "input_image": input_image,
-        "fake_image": tensor2im(visuals["fake_image"]),
-        "fake_first_image": tensor2im(visuals["fake_first_image"]),
-        "fake_raw_image": tensor2im(visuals["fake_raw_image"]),
-        "real_image": tensor2im(visuals["real_image"]),
-        "flow_ref": tensor2flow(visuals["flow_ref"]),
-        "conf_ref": tensor2im(visuals["conf_ref"], normalize=False),
-    }
-    if visuals.get("flow") is not None:
-        images["flow"] = tensor2flow(visuals["flow"])
-        images["weight"] = tensor2im(visuals["weight"], normalize=False)
+    images = {"input_image": input_image}
+    for name, normalize in (("fake_image", True), ("fake_first_image", True), ("fake_raw_image", True),
+                            ("real_image", True), ("flow_ref", None), ("conf_ref", False), ("flow", None),
+                            ("weight", False)):
+        value = visuals.get(name)
+        if value is not None:  # the per-frame model has no flows, raw images or first frame
+            images[name] = tensor2flow(value) if normalize is None else tensor2im(value, normalize=normalize)
     return {name: as_rgb(image) for name, image in images.items()}
 
 

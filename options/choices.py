@@ -21,8 +21,9 @@ GAN_MODES: tuple[str, ...] = ("ls", "original", "hinge")
 # --flow_net: optical-flow backend of the flow losses and temporal discriminators (models/flow.py).
 FLOW_NETS: tuple[str, ...] = ("flownet2", "raft", "dis")
 
-# --model: the reference had one model name and so do we.
-MODELS: tuple[str, ...] = ("vid2vid",)
+# --model: vid2vid (the reference's one model), or the per-frame pix2pixHD baseline that --use_single_G loads
+# (models/single_frame_model.py).
+MODELS: tuple[str, ...] = ("vid2vid", "single_frame")
 
 # --resize_or_crop is matched by substring, as in the reference (so 'ScaleHeight_and_scaledCrop' is a valid
 # "scaledCrop only" mode); these are the substrings that select a scaling and a cropping step.

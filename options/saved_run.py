@@ -23,7 +23,7 @@ RUN_FLAGS = (
     "label_nc", "input_nc", "output_nc", "use_instance", "ngf", "n_downsample_G", "n_blocks", "n_blocks_local",
     "n_scales_spatial", "n_frames_G", "fg", "fg_labels", "no_flow", "netG", "norm", "no_first_img", "loadSize",
     "use_single_G", "dataset_mode", "no_dist_map", "no_canny_edge", "densepose_only", "openpose_only",
-    "basic_point_only", "remove_face_labels",
+    "basic_point_only", "remove_face_labels", "model",
 )  # fmt: skip
 # The test scripts of the reference for the models it published (as NVIDIA's scripts/street|face/test_*.sh).
 PUBLISHED_RUN_FLAGS = {

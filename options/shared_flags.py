@@ -51,7 +51,9 @@ def add_experiment_flags(parser: argparse.ArgumentParser) -> None:
         help="label of the run: its files live in <checkpoints_dir>/<name>, <results_dir>/<name> and runs/<name>")
     add("--checkpoints_dir", type=str, default="./checkpoints",
         help="parent folder of every run's network weights, training state, opt.txt, opt.json and loss log")
-    add("--model", type=str, default="vid2vid", choices=MODELS, help="model family; vid2vid is the only one")
+    add("--model", type=str, default="vid2vid", choices=MODELS,
+        help="vid2vid, or single_frame: the per-frame pix2pixHD generator (the baseline, and what --use_single_G "
+             "loads; see docs/TRAINING.md)")
     add("--load_pretrain", type=str, default="",
         help="start a new run from the --which_epoch networks another run saved in this folder (for example the "
              "run with one spatial scale fewer); tensors whose shape differs keep their fresh initialisation")
@@ -136,7 +138,11 @@ def add_temporal_flags(parser: argparse.ArgumentParser) -> None:
         help="let G make the opening frames itself from blank history; otherwise they are real frames "
              "(training, --use_real_img) or come from --use_single_G")
     add("--use_single_G", action="store_true",
-        help="test.py: make the opening frames with the per-frame pix2pixHD generator (published checkpoint)")
+        help="test.py: make the opening frames with the per-frame pix2pixHD generator (published checkpoint, or a "
+             "run of train.py --model single_frame)")
+    add("--single_G_name", type=str, default="",
+        help="run folder under --checkpoints_dir holding the --use_single_G generator (default: label2city_single "
+             "for Cityscapes, edge2face_single for faces, chosen by --dataroot)")
 
 
 def add_flow_flags(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ class TrainOptions(BaseOptions):
                      "n_frames_total", "niter_step", "n_scales_temporal"):
             if getattr(opt, name) < 1:
                 raise OptionsError(f"--{name} must be >= 1, got {getattr(opt, name)}")
-        for name in ("niter", "niter_decay", "niter_fix_global", "pool_size"):
+        for name in ("niter", "niter_decay", "niter_fix_global", "pool_size", "cpu_budget_minutes"):
             if getattr(opt, name) < 0:
                 raise OptionsError(f"--{name} must be >= 0, got {getattr(opt, name)}")
         if opt.n_frames_D < 2:
@@ -61,6 +61,9 @@ def add_progress_flags(parser: argparse.ArgumentParser) -> None:
         help="skip the image snapshots under <checkpoints_dir>/<name>/web/ (TensorBoard still gets them)")
     add("--continue_train", action="store_true",
         help="pick this run up where its --which_epoch training state left off (optimizers, schedule, RNG)")
+    add("--cpu_budget_minutes", type=float, default=0.0,
+        help="stop (saving 'latest') once this process has used this many CPU minutes, all threads and resumed "
+             "calls counted, data-loader workers not (use --nThreads 0 to count loading); 0: no limit")
     add_checkpoint_selection(group, phase="train")
 
 

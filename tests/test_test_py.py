@@ -217,6 +217,9 @@ def test_single_frame_generator_makes_the_first_frames(tmp_path, capsys) -> None
             "--n_downsample_G", "2", "--n_blocks", "1", "--loadSize", "512", "--gpu_ids", "-1", "--use_single_G"]
     write_checkpoints(argv)
     code, _, err = run_main(argv, capsys)
+    assert code == 1 and "label2city_single not found" in err and "scripts/download_models.py" in err
+    (tmp_path / "ck" / "label2city_single").mkdir()
+    code, _, err = run_main(argv, capsys)
     assert code == 1 and "latest_net_G_512.pth not found" in err and "scripts/download_models.py" in err
     torch.manual_seed(0)
     single = build_networks(parse(argv))["G_single"]

@@ -53,22 +53,16 @@ def build_generator(opt: Namespace, scale: int) -> nn.Module:
     return CompositeLocalGenerator(n_blocks_local=opt.n_blocks_local, scale=scale, **common)
 
 
-def single_frame_kind(opt: Namespace) -> str:
-    """'city' or 'face', chosen like the reference by a substring of --dataroot."""
-    if "City" in opt.dataroot:
-        return "city"
-    if "face" in opt.dataroot:
-        return "face"
-    raise ValueError(
-        f"--use_single_G: no single-frame generator for --dataroot {opt.dataroot!r} (only Cityscapes ('City' in the "
-        "path) and faces ('face' in the path) have one); use --use_real_img or --no_first_img"
-    )
-
-
 def build_single_frame_networks(opt: Namespace) -> dict[str, nn.Module]:
-    """``G_single`` (and ``E_single`` for faces): the pix2pixHD generators for the first frames at test time."""
+    """``G_single`` (and ``E_single`` for faces): the pix2pixHD generators for the first frames at test time:
+    a run of ``train.py --model single_frame`` (built from its saved flags) or a published one."""
+    from ..single_frame_model import build_single_frame_generator, single_frame_kind, trained_single_frame_options
+
     norm_layer = get_norm_layer("instance")
-    if single_frame_kind(opt) == "city":
+    kind = single_frame_kind(opt)
+    if kind == "trained":
+        return {"G_single": build_single_frame_generator(trained_single_frame_options(opt))}
+    if kind == "city":
         if opt.loadSize == 512:
             net: nn.Module = GlobalGenerator(opt.label_nc, opt.output_nc, 64, 3, opt.n_blocks, norm_layer)
         elif opt.loadSize == 1024:
