@@ -1,13 +1,16 @@
-"""Seconds per generated frame of test.py's sequential generator on this CPU, fp32 and bf16, plus FLOPs per frame.
+"""Seconds per generated frame of test.py's sequential generator on this CPU, fp32 and bf16, plus FLOPs per frame
+and the achieved fraction of this machine's measured peak.
 
     nice python bench/infer.py [--sizes 1024,2048] [--dtypes fp32,bf16] [--repeats 3] [--threads 2]
-                               [--no_write]
+                               [--no_write] [--no_peak] [--peak_quick] [--json PATH]
 
 Configurations (the published test scripts' flags, random weights: the cost does not depend on them):
   1024: label2city_1024_g1 (scripts/street/test_g1_1024.sh): --label_nc 35 --loadSize 1024 --n_scales_spatial 3
         --use_instance --fg --n_downsample_G 2, frames 1024x512
   2048: label2city_2048 (scripts/street/test_2048.sh): --label_nc 35 --loadSize 2048 --n_scales_spatial 3
         --use_instance --fg, frames 2048x1024
+  256 (smoke runs only, not a published script, no reference figure): the 1024 flags with --loadSize 256, frames
+        256x128
 What one timed frame is, as in the reference measurement (tests/data/reference/infer_timing.txt: 12.56 s at
 1024x512, 48.22 s at 2048x1024, 2 threads): one ``GeneratorModel.inference`` call for a steady-state frame
 (one-hot encoding of the 3-frame window + instance edges, pyramids, fg mask, G0..G2 with flow warp and fg
@@ -17,6 +20,12 @@ subprocess, 1 warm-up call then --repeats timed calls, median reported; peak RSS
 bf16 = ``torch.autocast('cpu', dtype=torch.bfloat16)`` around the call; its output is compared with fp32's.
 FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over one call on the meta device (convolutions and matmuls,
 2 FLOPs per multiply-add; elementwise ops, norms, pooling and grid_sample are not counted).
+Peak: once per run, before the configurations, ``bench/peak.py`` measures in a fresh process with the same
+--threads the fp32 and bf16 matmul and the 3x3-convolution peaks (best call; ``--peak_quick``: smaller problems;
+``--no_peak``: skipped). Achieved GFLOP/s = counted FLOPs per frame / median s per frame; it is reported as a
+fraction of the fp32 matmul peak and of the 3x3 conv peak, and for bf16 rows of the bf16 matmul peak as well.
+Uncounted work (elementwise ops, grid_sample) makes the fraction a lower bound of the machine's use.
+``--json PATH`` writes the rows, FLOPs and peaks as JSON.
 Results are written to docs/BENCHMARKS.md, section "Inference" (other sections are kept).
 """
 from __future__ import annotations
@@ -38,6 +47,7 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from bench.peak import format_percent, fractions, measure_peaks_in_child, summary_line  # noqa: E402
 from models.checkpoint import read_checkpoint  # noqa: E402
 from util.allocator import keep_freed_memory  # noqa: E402
 
@@ -48,6 +58,9 @@ CONFIGS = {
     "2048": {"name": "label2city_2048", "size": (2048, 1024), "reference_s": 48.22,
              "flags": ["--label_nc", "35", "--loadSize", "2048", "--n_scales_spatial", "3", "--use_instance",
                        "--fg"]},
+    "256": {"name": "label2city_256_smoke", "size": (256, 128), "reference_s": None,
+            "flags": ["--label_nc", "35", "--loadSize", "256", "--n_scales_spatial", "3", "--use_instance", "--fg",
+                      "--n_downsample_G", "2"]},
 }
 BENCH_MD = REPO_ROOT / "docs" / "BENCHMARKS.md"
 SECTION = "## Inference"
@@ -182,7 +195,31 @@ def cpu_name() -> str:
         return platform.processor()
 
 
-def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, repeats: int, load: str) -> str:
+def add_achieved(row: dict, flops: dict, peaks: dict | None) -> None:
+    """Adds gflops_per_frame, achieved_gflops (counted FLOPs / median s) and peak_fractions to a child's row."""
+    row["gflops_per_frame"] = flops[row["size"]]["total"] / 1e9
+    row["achieved_gflops"] = row["gflops_per_frame"] / row["median_s"]
+    row["peak_fractions"] = fractions(row["achieved_gflops"], peaks, bf16=row["dtype"] == "bf16")
+
+
+def achieved_text(row: dict) -> str:
+    shares = row.get("peak_fractions") or {}
+    names = {"matmul_fp32": "fp32 matmul", "conv3x3_fp32": "3x3 conv", "matmul_bf16": "bf16 matmul"}
+    share_text = ", ".join(f"{format_percent(v)} of {names[k]} peak" for k, v in shares.items())
+    return f"{row['achieved_gflops']:.1f} GFLOP/s" + (f" = {share_text}" if share_text else "")
+
+
+def peaks_text(peaks: dict | None) -> str:
+    if not peaks:
+        return "Peaks not measured (--no_peak)."
+    return (f"Peaks measured by `bench/peak.py` in this run, before the configurations ({peaks['threads']} threads, "
+            f"best call{', --quick sizes' if peaks.get('quick') else ''}, load average {peaks['load_average']:.1f}): "
+            + ", ".join(f"{k} {peaks[k]['gflops']:.0f} GFLOP/s ({peaks[k]['shape']})"
+                        for k in ("matmul_fp32", "matmul_bf16", "conv3x3_fp32")) + ".")
+
+
+def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, repeats: int, load: str,
+                   peaks: dict | None = None) -> str:
     lines = [
         SECTION, "",
         "`python bench/infer.py` (see its docstring for the protocol): seconds per generated frame of test.py's "
@@ -194,8 +231,9 @@ def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, rep
         f"Load average when the run started: {load}.",
         "",
         "| config | frame | dtype | s/frame | reference s/frame | per scale G0 / G1 / G2 (s) | CPU s/frame | "
-        "load avg | GFLOPs/frame | peak RSS (GiB) | max abs diff vs fp32 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "load avg | GFLOPs/frame | GFLOP/s | % fp32 matmul peak | % 3x3 conv peak | % bf16 matmul peak | "
+        "peak RSS (GiB) | max abs diff vs fp32 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         config = CONFIGS[row["size"]]
@@ -204,15 +242,22 @@ def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, rep
         diff = diffs.get((row["size"], row["dtype"]))
         diff_text = f"{diff['max']:.3f} (mean {diff['mean']:.4f})" if diff else "?"
         diff_text = "-" if row["dtype"] == "fp32" else diff_text
-        reference = f"{config['reference_s']:.2f}" if row["dtype"] == "fp32" else f"({config['reference_s']:.2f} fp32)"
+        reference = "-" if config["reference_s"] is None else (
+            f"{config['reference_s']:.2f}" if row["dtype"] == "fp32" else f"({config['reference_s']:.2f} fp32)")
+        shares = row.get("peak_fractions") or {}
         lines.append(
             f"| {config['name']} | {w}x{h} | {row['dtype']} | {row['median_s']:.2f} | {reference} | {scales} | "
             f"{row.get('cpu_median_s', float('nan')):.1f} | {row.get('load_average', float('nan')):.1f} | "
-            f"{flops[row['size']]['total'] / 1e9:.0f} | {row['peak_rss_gib']:.2f} | {diff_text} |")
+            f"{flops[row['size']]['total'] / 1e9:.0f} | {row['achieved_gflops']:.0f} | "
+            f"{format_percent(shares.get('matmul_fp32'))} | "
+            f"{format_percent(shares.get('conv3x3_fp32'))} | {format_percent(shares.get('matmul_bf16'))} | "
+            f"{row['peak_rss_gib']:.2f} | {diff_text} |")
     lines += ["", "FLOPs per scale (GFLOPs; convolutions and matmuls, FlopCounterMode on the meta device):", ""]
     for size, counted in flops.items():
         per_scale = ", ".join(f"{k} {v / 1e9:.0f}" for k, v in counted["per_scale"].items() if v is not None)
         lines.append(f"* {CONFIGS[size]['name']}: {per_scale}")
+    lines += ["", peaks_text(peaks) + " GFLOP/s = counted GFLOPs/frame / s/frame (convolutions and matmuls only, "
+              "so the fractions of the peaks are lower bounds of the machine's use).", ""]
     lines += ["", f"CPU s/frame is the process CPU time of one call (all {threads} threads together); on an otherwise "
               f"idle machine it is about {threads} x s/frame. A load average above {os.cpu_count()} means other "
               "processes shared the cores and the wall-clock figures are inflated.", ""]
@@ -250,6 +295,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no_write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--no_peak", action="store_true", help="skip the peak measurement (no fractions of peak)")
+    parser.add_argument("--peak_quick", action="store_true", help="measure the peaks on bench/peak.py's --quick sizes")
+    parser.add_argument("--json", default="", help="also write rows, FLOPs and peaks as JSON to PATH")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--output", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,6 +308,12 @@ def main() -> int:
 
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     sizes, dtypes = args.sizes.split(","), args.dtypes.split(",")
+    unknown = [x for x in sizes if x not in CONFIGS] + [x for x in dtypes if x not in ("fp32", "bf16")]
+    if unknown:
+        parser.error(f"unknown size or dtype {', '.join(unknown)}; sizes: {', '.join(CONFIGS)}; dtypes: fp32, bf16")
+    peaks = None if args.no_peak else measure_peaks_in_child(args.threads, quick=args.peak_quick)
+    if peaks:
+        print(summary_line(peaks), flush=True)
     flops = {size: count_flops(size) for size in sizes}
     rows, diffs, outputs = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -268,17 +322,24 @@ def main() -> int:
                 out_path = os.path.join(tmp, f"{size}_{dtype}.pt")
                 row = run_child(size, dtype, args.repeats, args.threads, out_path)
                 outputs[(size, dtype)] = read_checkpoint(out_path, "benchmark output")
+                add_achieved(row, flops, peaks)
                 rows.append(row)
                 print(f"{CONFIGS[size]['name']} {dtype}: {row['median_s']:.2f} s/frame "
                       f"(calls {', '.join(f'{t:.2f}' for t in row['timed_s'])}; warm-up {row['warmup_s']:.2f}); "
-                      f"peak RSS {row['peak_rss_gib']:.2f} GiB", flush=True)
+                      f"peak RSS {row['peak_rss_gib']:.2f} GiB; {row['gflops_per_frame']:.1f} GFLOPs/frame, "
+                      f"{achieved_text(row)}", flush=True)
             if (size, "fp32") in outputs:
                 for dtype in dtypes:
                     if dtype != "fp32":
                         delta = (outputs[(size, dtype)] - outputs[(size, "fp32")]).abs()
                         diffs[(size, dtype)] = {"max": delta.max().item(), "mean": delta.mean().item()}
-    section = format_section(rows, flops, diffs, args.threads, args.repeats, load)
+    section = format_section(rows, flops, diffs, args.threads, args.repeats, load, peaks)
     print(section)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "flops": flops, "peaks": peaks, "load": load,
+                                               "diffs": {f"{k[0]}:{k[1]}": v for k, v in diffs.items()}},
+                                              indent=1) + "\n")
+        print(f"written to {args.json}")
     if not args.no_write:
         write_section(section)
         print(f"written to {BENCH_MD}")

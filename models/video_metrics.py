@@ -4,13 +4,22 @@ Per frame: PSNR and SSIM (torchmetrics), on RGB in [0, 1]. Temporal flicker: the
 between a generated frame and the previous generated frame warped into it by the optical flow of the REAL
 frames (so a generator that copies the motion of the real video scores low), counted only where that flow is
 reliable (the warp of the real previous frame reproduces the real current frame). The same error on the real
-frames is the floor a perfect generator would reach.
+frames is the floor a perfect generator would reach. LPIPS and FID (torchmetrics) run when their pretrained
+backbones are on this machine (see `optional_metric`).
 """
 from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from models.checkpoint import read_state_dict
 from models.flow import FlowEstimator, warp_confidence
 from models.flownet2.ops import resample2d
 
@@ -61,3 +70,93 @@ def resize_like(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(frames.shape[-2:]) == tuple(size):
         return frames
     return F.interpolate(frames, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+
+
+# ---------------------------------------------------------------------------------------------- LPIPS and FID
+# Both need pretrained backbones that no package ships. They are used only when the file is on this machine: in
+# the torch hub cache under the name torchvision / torch-fidelity download it to, or at a path the user gives.
+# Nothing here ever downloads.
+ALEXNET_FILE = "alexnet-owt-7be5be79.pth"  # torchvision's AlexNet_Weights.IMAGENET1K_V1 (LPIPS 'alex')
+INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"  # torch-fidelity's port of the FID Inception
+
+
+def cached_weights(file_name: str) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / file_name
+
+
+def find_weights(given: str | None, file_name: str, what: str) -> Path | None:
+    """The weights file: ``given`` (must exist), else the hub-cache copy, else None."""
+    if given:
+        path = Path(given)
+        if not path.is_file():
+            raise FileNotFoundError(f"{what} weights {path} not found")
+        return path
+    cached = cached_weights(file_name)
+    return cached if cached.is_file() else None
+
+
+@contextmanager
+def hub_dir_holding(file_name: str, weights: Path) -> Iterator[None]:
+    """torch.hub pointed at a temporary cache whose ``checkpoints/<file_name>`` is ``weights``, so that a library
+    which looks there by that name finds this file instead of downloading."""
+    previous = torch.hub.get_dir()
+    with tempfile.TemporaryDirectory() as hub:
+        (Path(hub) / "checkpoints").mkdir()
+        os.symlink(weights.resolve(), Path(hub) / "checkpoints" / file_name)
+        torch.hub.set_dir(hub)
+        try:
+            yield
+        finally:
+            torch.hub.set_dir(previous)
+
+
+class LPIPS:
+    """Per-frame LPIPS (torchmetrics, AlexNet backbone) of (N, 3, H, W) frames in [-1, 1]; lower is closer."""
+
+    def __init__(self, weights: Path) -> None:
+        from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+
+        read_state_dict(weights, "LPIPS AlexNet weights", "pass a torchvision AlexNet state_dict")  # weights only
+        with hub_dir_holding(ALEXNET_FILE, weights):
+            self.metric = LearnedPerceptualImagePatchSimilarity(net_type="alex", reduction="none")
+
+    @torch.no_grad()
+    def __call__(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.metric(f[None].clamp(-1, 1), r[None].clamp(-1, 1)).reshape(1)
+                          for f, r in zip(fake, real, strict=True)])
+
+
+class FID:
+    """Fréchet Inception distance (torchmetrics with torch-fidelity's Inception) between all generated and all
+    real frames fed with ``update``. With fewer frames than the 2048 feature dimensions the covariances are
+    rank-deficient and the value is biased upwards: compare runs on the same frame count only."""
+
+    def __init__(self, weights: Path) -> None:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        # validated with weights_only=True first: torch-fidelity itself unpickles the file without that guard
+        read_state_dict(weights, "FID Inception weights", f"pass torch-fidelity's {INCEPTION_FILE}")
+        self.metric = FrechetInceptionDistance(feature=2048, normalize=True,
+                                               feature_extractor_weights_path=str(weights))
+        self.count = 0
+
+    @torch.no_grad()
+    def update(self, fake: torch.Tensor, real: torch.Tensor) -> None:
+        self.metric.update(to_unit(real), real=True)
+        self.metric.update(to_unit(fake), real=False)
+        self.count += fake.size(0)
+
+    def compute(self) -> float:
+        return float(self.metric.compute())
+
+
+def optional_metric(name: str, given: str | None) -> tuple[LPIPS | FID | None, str | None]:
+    """(metric, None) when its weights are here, else (None, a one-line note saying why and how to fix)."""
+    file_name, flag = (ALEXNET_FILE, "--lpips_weights") if name == "LPIPS" else (INCEPTION_FILE, "--fid_weights")
+    if name == "FID" and importlib.util.find_spec("torch_fidelity") is None:
+        return None, "FID skipped: torch-fidelity is not installed (pip install torch-fidelity)"
+    path = find_weights(given, file_name, name)
+    if path is None:
+        return None, (f"{name} skipped: {file_name} is not in {cached_weights(file_name).parent} and no "
+                      f"{flag} was given (copy the file there from a machine with internet, or pass {flag} PATH)")
+    return (LPIPS if name == "LPIPS" else FID)(path), None

@@ -1,5 +1,5 @@
 """Measure a test run against the real video: PSNR, SSIM, temporal flicker (and LPIPS / FID when their weights
-are on this machine).
+are on this machine: in the torch hub cache, or given with --lpips_weights / --fid_weights).
 
     python scripts/evaluate.py --results results/demo/test_latest --dataroot datasets/Cityscapes/
 
@@ -25,8 +25,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data.image_folder import is_image_file  # noqa: E402
+from models.checkpoint import CheckpointError  # noqa: E402
 from models.flow import build_flow_estimator  # noqa: E402
-from models.video_metrics import flicker, psnr_ssim, resize_like  # noqa: E402
+from models.video_metrics import flicker, optional_metric, psnr_ssim, resize_like  # noqa: E402
 from util.atomic import write_text_atomically  # noqa: E402
 from util.html import HTMLPage  # noqa: E402
 
@@ -65,31 +66,28 @@ def find_pairs(results: Path, dataroot: Path, phase: str) -> dict[str, list[tupl
     return pairs
 
 
-def optional_metrics() -> list[str]:
-    """One line per metric that cannot run here (never a download attempt)."""
-    notes = []
-    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    if not any(checkpoints.glob("alexnet-*.pth")):
-        notes.append(f"LPIPS skipped: torchvision's AlexNet weights are not in {checkpoints} (fetch them once with "
-                     "torchvision.models.alexnet(weights='DEFAULT') on a machine with internet)")
-    if not any(checkpoints.glob("*inception*.pth")):
-        notes.append(f"FID skipped: the Inception weights FID uses are not in {checkpoints}")
-    return notes
-
-
 def mean(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def evaluate(pairs: dict, flow_net: str, flownet_checkpoint: str | None) -> dict:
+def evaluate(pairs: dict, flow_net: str, flownet_checkpoint: str | None, lpips_weights: str | None = None,
+             fid_weights: str | None = None) -> dict:
+    """Per-frame PSNR / SSIM (/ LPIPS), per-pair flicker of each sequence, their means, and FID over all frames;
+    ``skipped`` lists the metrics whose weights are not on this machine."""
     flow = build_flow_estimator(flow_net, "cpu", flownet_checkpoint)
-    report: dict = {"flow_net": flow_net, "sequences": {}}
+    lpips, lpips_note = optional_metric("LPIPS", lpips_weights)
+    fid, fid_note = optional_metric("FID", fid_weights)
+    report: dict = {"flow_net": flow_net, "sequences": {}, "skipped": [n for n in (lpips_note, fid_note) if n]}
     for sequence, frames in pairs.items():
         fake = torch.stack([to_tensor(Image.open(f)) for _, f, _ in frames])  # (T, 3, H, W)
         real = resize_like(torch.stack([to_tensor(Image.open(r)) for _, _, r in frames]), fake.shape[-2:])
         psnr, ssim = psnr_ssim(fake, real)
         entry = {"frames": [s for s, _, _ in frames], "psnr": psnr.tolist(), "ssim": ssim.tolist()}
+        if lpips is not None:
+            entry["lpips"] = lpips(fake, real).tolist()
+        if fid is not None:
+            fid.update(fake, real)
         if len(frames) > 1:
             warp = flicker(fake, real, flow)
             entry.update(flicker=warp["fake"].tolist(), flicker_real=warp["real"].tolist(),
@@ -97,8 +95,24 @@ def evaluate(pairs: dict, flow_net: str, flownet_checkpoint: str | None) -> dict
         report["sequences"][sequence] = entry
     every = list(report["sequences"].values())
     report["mean"] = {key: mean([v for e in every for v in e.get(key, [])])
-                      for key in ("psnr", "ssim", "flicker", "flicker_real")}
+                      for key in ("psnr", "ssim", "flicker", "flicker_real", *(["lpips"] if lpips else []))}
+    if fid is not None:
+        if fid.count < 2:
+            report["skipped"].append("FID skipped: it needs at least 2 frames")
+        else:
+            report["mean"]["fid"], report["fid_frames"] = fid.compute(), fid.count
     return report
+
+
+def summary(report: dict) -> str:
+    m = report["mean"]
+    text = (f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, flicker {m['flicker']:.4f} (real video "
+            f"{m['flicker_real']:.4f})")
+    if "lpips" in m:
+        text += f", LPIPS {m['lpips']:.4f}"
+    if "fid" in m:
+        text += f", FID {m['fid']:.2f} ({report['fid_frames']} frames)"
+    return text
 
 
 def write_page(report: dict, pairs: dict, out: Path) -> None:
@@ -108,9 +122,7 @@ def write_page(report: dict, pairs: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     page = HTMLPage(str(out), "evaluation")
-    m = report["mean"]
-    page.add_text(f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, flicker {m['flicker']:.4f} "
-                  f"(real video {m['flicker_real']:.4f}); flow: {report['flow_net']}")
+    page.add_text(f"{summary(report)}; flow: {report['flow_net']}")
     for note in report.get("skipped", []):
         page.add_text(note)
     for sequence, entry in report["sequences"].items():
@@ -152,21 +164,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow_net", default="dis", help="flow of the real frames: dis | flownet2 | raft")
     parser.add_argument("--flownet_checkpoint", default=None)
     parser.add_argument("--out", default=None, help="where evaluation.json and index.html go")
+    parser.add_argument("--lpips_weights", default=None,
+                        help="torchvision AlexNet state_dict for LPIPS (default: the torch hub cache's copy)")
+    parser.add_argument("--fid_weights", default=None,
+                        help="torch-fidelity's Inception state_dict for FID (default: the torch hub cache's copy)")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else Path(args.results) / "evaluation"
     try:
         pairs = find_pairs(Path(args.results), Path(args.dataroot), args.phase)
-        report = evaluate(pairs, args.flow_net, args.flownet_checkpoint)
-    except (EvaluationError, FileNotFoundError, ValueError) as error:
+        report = evaluate(pairs, args.flow_net, args.flownet_checkpoint, args.lpips_weights, args.fid_weights)
+    except (EvaluationError, FileNotFoundError, ValueError, CheckpointError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         return 1
-    report["skipped"] = optional_metrics()
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / "evaluation.json", json.dumps(report, indent=1) + "\n")
     write_page(report, pairs, out)
-    m = report["mean"]
-    print(f"PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, flicker {m['flicker']:.4f} (real {m['flicker_real']:.4f})"
-          f" over {sum(len(p) for p in pairs.values())} frames; {out / 'evaluation.json'}, {out / 'index.html'}")
+    print(f"{summary(report)} over {sum(len(p) for p in pairs.values())} frames; {out / 'evaluation.json'}, "
+          f"{out / 'index.html'}")
     for note in report["skipped"]:
         print(note)
     return 0
