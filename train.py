@@ -2,11 +2,18 @@
 
 Single process: ``python train.py ...``; data parallel: ``torchrun --nproc_per_node=N train.py ...`` (one
 process per GPU with NCCL, or per CPU worker with gloo; across nodes with torchrun's --nnodes/--rdzv flags).
+
+A run is checked before anything is written (flags, the run folder, every frame of the dataset, the networks
+and, with --continue_train, the checkpoint); SIGTERM / Ctrl-C finish the current step and save a resumable
+state; a non-finite loss or gradient skips that update (docs/TRAINING.md, docs/ERRORS.md).
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -25,9 +32,13 @@ from models.trainer import DistributedContext, Trainer
 from models.training_logger import TrainingLogger, visuals_to_images
 from options import TrainOptions
 from options.base_options import options_to_json, save_options
+from options.saved_run import RUN_FLAGS, read_saved_options, shown
 from util.allocator import keep_freed_memory
 from util.atomic import write_text_atomically
 from util.device import select_device
+
+START_ERRORS = (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError)
+RUN_FILES = ("opt.json", "iter.txt", "latest_training_state.pth")
 
 
 def init_distributed(opt: argparse.Namespace) -> DistributedContext:
@@ -48,31 +59,101 @@ def crossed(before: int, after: int, every: int) -> bool:
     return after // every > before // every
 
 
-def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, epoch: int, epoch_iter: int,
-               total_steps: int, n_frames: int, cpu_seconds: float) -> None:
-    """Training state to a temporary name, renamed when complete, plus the reference's iter.txt."""
-    path = training_state_path(opt, label)
-    state = trainer.training_state(epoch, epoch_iter, total_steps, n_frames, options_to_json(opt))
-    state["cpu_seconds"] = cpu_seconds
-    save_checkpoint(state, path)
+# ---------------------------------------------------------------------------------------------- the run folder
+def check_run_folder(opt: argparse.Namespace) -> None:
+    """Refuse to train over an existing run by accident, and to resume one with flags that shape other networks.
+
+    A folder holding a run (its opt.json, iter.txt or a training state) needs --continue_train or --start_over;
+    with --continue_train, every architecture flag (`RUN_FLAGS`) given must equal the saved one."""
+    folder = os.path.join(opt.checkpoints_dir, opt.name)
+    present = [name for name in RUN_FILES if os.path.isfile(os.path.join(folder, name))]
+    if not present:
+        if opt.continue_train and not os.path.isdir(folder):
+            raise FileNotFoundError(f"--continue_train: no run in {folder}; check --name/--checkpoints_dir, or "
+                                    "drop --continue_train to start it")
+        return
+    if not (opt.continue_train or opt.start_over):
+        raise ValueError(f"{folder} already holds a run ({', '.join(present)}): resume it with --continue_train, "
+                         "start it over with --start_over (removes its checkpoints), or choose another --name")
+    found = read_saved_options(opt.checkpoints_dir, opt.name)
+    if opt.continue_train and found is not None:
+        path, saved = found
+        differ = [f"--{key} {shown(getattr(opt, key))} (the run has {shown(saved[key])})" for key in RUN_FLAGS
+                  if key in saved and shown(getattr(opt, key, None)) != shown(saved[key])]
+        if differ:
+            raise ValueError(f"--continue_train with {', '.join(differ)}: these flags shape the networks and must "
+                             f"match {path}; drop or correct them")
+
+
+def clear_run(opt: argparse.Namespace) -> None:
+    """--start_over: remove the run's checkpoints, logs, snapshots and TensorBoard events."""
+    folder = os.path.join(opt.checkpoints_dir, opt.name)
+    for name in os.listdir(folder):
+        if name.endswith(".pth") or name in ("iter.txt", "loss_log.txt", "opt.txt", "opt.json"):
+            os.remove(os.path.join(folder, name))
+    shutil.rmtree(os.path.join(folder, "web"), ignore_errors=True)
+    shutil.rmtree(os.path.join("runs", opt.name), ignore_errors=True)
+
+
+def remove_partial_files(opt: argparse.Namespace) -> None:
+    """Temporary files of a save that was killed before its rename (util/atomic.py names them .partial-*)."""
+    folder = os.path.join(opt.checkpoints_dir, opt.name)
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.startswith(".partial-"):
+                os.remove(os.path.join(folder, name))
+
+
+def file_system_error(error: OSError, opt: argparse.Namespace) -> str:
+    """One line for a failed write: which path, why, and what to do."""
+    where = error.filename or os.path.join(opt.checkpoints_dir, opt.name)
+    if error.errno == errno.ENOSPC:
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(where)) or ".").free
+        return (f"no space left on the device of {where} ({free / 2**20:.0f} MiB free); free some space or point "
+                "--checkpoints_dir elsewhere, then resume with --continue_train (the last complete save is intact)")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {where} ({error.strerror}); make it writable or choose another --checkpoints_dir"
+    return f"cannot write {where}: {error.strerror or error}"
+
+
+# ---------------------------------------------------------------------------------------------- resuming
+class Position:
+    """Where training stands: the epoch, items done in it, items in all, CPU seconds trained in all. (A plain
+    class: tests load train.py as a file, which a dataclass does not survive.)"""
+
+    def __init__(self, epoch: int = 1, epoch_iter: int = 0, total_steps: int = 0, cpu_seconds: float = 0.0) -> None:
+        self.epoch, self.epoch_iter, self.total_steps, self.cpu_seconds = epoch, epoch_iter, total_steps, cpu_seconds
+
+
+def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, position: Position,
+               n_frames: int) -> None:
+    """The per-network files, then the training state (each to a temporary name, renamed when complete), then
+    the reference's iter.txt. Resuming reads the training state only, so a save interrupted at any point resumes
+    from the last complete one."""
+    trainer.save_networks(label)
+    state = trainer.training_state(position.epoch, position.epoch_iter, position.total_steps, n_frames,
+                                   options_to_json(opt))
+    state["cpu_seconds"] = position.cpu_seconds
+    save_checkpoint(state, training_state_path(opt, label))
     if label == "latest":
-        write_text_atomically(iter_file_path(opt), f"{epoch},{epoch_iter}\n")
+        write_text_atomically(iter_file_path(opt), f"{position.epoch},{position.epoch_iter}\n")
 
 
-def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -> tuple[int, int, int, float]:
-    """--continue_train: (epoch, items done in it, total items, CPU seconds trained) from the training state of
-    --which_epoch, or, for a run with only the reference's per-network files, from them and iter.txt (optimizers
-    start afresh; the CPU time is then unknown and counts from 0)."""
+def restore(trainer: Trainer, opt: argparse.Namespace) -> tuple[Position, str]:
+    """--continue_train: the position from the training state of --which_epoch, or, for a run with only the
+    reference's per-network files, from them and iter.txt (optimizers start afresh; CPU time counts from 0).
+    Returns it with a line for the log."""
     path = training_state_path(opt, opt.which_epoch)
     if os.path.isfile(path):
         state = read_checkpoint(path, "training state", "remove it to resume from the per-network files, or "
-                                "restart without --continue_train")
+                                "restart with --start_over")
         if not isinstance(state, dict):
             raise CheckpointError(f"training state {path} holds a {type(state).__name__}, not a training state")
         trainer.set_epoch(state["epoch"])
         trainer.load_training_state(state, path)
-        logger.message(f"continuing this run at epoch {state['epoch']}, item {state['epoch_iter']} ({path})")
-        return state["epoch"], state["epoch_iter"], state["total_steps"], float(state.get("cpu_seconds", 0.0))
+        position = Position(state["epoch"], state["epoch_iter"], state["total_steps"],
+                            float(state.get("cpu_seconds", 0.0)))
+        return position, f"continuing this run at epoch {position.epoch}, item {position.epoch_iter} ({path})"
     epoch, epoch_iter = 1, 0
     iter_path = iter_file_path(opt)
     if opt.which_epoch != "latest":
@@ -81,124 +162,248 @@ def restore(trainer: Trainer, opt: argparse.Namespace, logger: TrainingLogger) -
         epoch, epoch_iter = (int(x) for x in open(iter_path).read().strip().split(","))
     trainer.set_epoch(epoch)
     trainer.load_networks(opt.which_epoch)  # raises FileNotFoundError naming the missing file
-    logger.message(f"notice: no {path}; resuming from the per-network files at epoch {epoch}, iteration "
-                   f"{epoch_iter} with fresh optimizer states")
-    return epoch, epoch_iter, 0, 0.0
+    return Position(epoch, epoch_iter), (f"notice: no {path}; resuming from the per-network files at epoch {epoch}, "
+                                         f"iteration {epoch_iter} with fresh optimizer states")
 
 
 def make_trainer(opt: argparse.Namespace, device: torch.device, distributed: DistributedContext) -> Trainer:
     return (SingleFrameTrainer if opt.model == SINGLE_FRAME_MODEL else Trainer)(opt, device, distributed)
 
 
-def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
-    """Run the training of ``opt``. ``max_steps`` stops (and saves 'latest') after that many loader batches of
-    this call, as an interruption would; used by tests and benchmarks."""
-    keep_freed_memory()
-    distributed = init_distributed(opt)
+# ---------------------------------------------------------------------------------------------- signals
+class StopSignals:
+    """SIGTERM and SIGINT ask training to stop after the current step (and save); a second one aborts at once.
+
+    Under torchrun every rank stops at the same step: the request is combined over ranks after each step."""
+
+    def __init__(self, distributed: DistributedContext) -> None:
+        self.distributed = distributed
+        self.received: int | None = None
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            self.previous[number] = signal.signal(number, self.handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def handle(self, number: int, frame: object) -> None:
+        del frame
+        if self.received is not None:
+            print(f"\n{signal.Signals(number).name} again: aborting without saving (the last complete checkpoint "
+                  "is intact)", file=sys.stderr, flush=True)
+            os._exit(128 + number)
+        self.received = number
+        print(f"\n{signal.Signals(number).name}: finishing this step, then saving 'latest' (send it again to abort "
+              "at once)", file=sys.stderr, flush=True)
+
+    def agreed(self) -> int | None:
+        """The signal to stop for, when this or any other rank received one (else None)."""
+        if not self.distributed.enabled:
+            return self.received
+        flag = torch.tensor([float(self.received or 0)])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return int(flag.item()) or None
+
+
+def ignore_sigint_in_worker(worker_id: int) -> None:
+    """DataLoader workers leave Ctrl-C to the main process (which stops cleanly) instead of printing tracebacks."""
+    del worker_id
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# ---------------------------------------------------------------------------------------------- training
+def prepare(opt: argparse.Namespace, distributed: DistributedContext) -> tuple:
+    """Everything that can fail on bad input, before anything is written: device, run folder, dataset (every
+    frame), networks and the resumed state. Returns (device, dataset, trainer, position, log lines)."""
+    from data.validate import validate_dataset
+
     device = select_device(opt)
     if device.type == "cuda":
         torch.cuda.set_device(device)
+    check_run_folder(opt)
+    base_dataset = create_dataset(opt)
+    validate_dataset(opt, progress=distributed.is_main)
+    trainer = make_trainer(opt, device, distributed)
+    lines = []
+    if opt.continue_train:
+        position, line = restore(trainer, opt)
+        lines.append(line)
+    else:
+        position = Position()
+        trainer.set_epoch(1)
+        if opt.load_pretrain:
+            lines += trainer.load_pretrained(opt.load_pretrain, opt.which_epoch)
+    return device, base_dataset, trainer, position, lines
+
+
+def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
+    """Run the training of ``opt``; returns the exit code. ``max_steps`` stops (and saves 'latest') after that
+    many loader batches of this call, as an interruption would; used by tests and benchmarks."""
+    keep_freed_memory()
+    distributed = init_distributed(opt)
     try:
-        base_dataset = create_dataset(opt)
-        trainer = make_trainer(opt, device, distributed)
-    except (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError) as error:
+        device, base_dataset, trainer, position, lines = prepare(opt, distributed)
+        if distributed.is_main:
+            if opt.start_over and not opt.continue_train and os.path.isdir(os.path.join(opt.checkpoints_dir,
+                                                                                        opt.name)):
+                clear_run(opt)
+            remove_partial_files(opt)
+            save_options(opt)  # only once the data, the networks and the checkpoint are known to be good
+        logger = TrainingLogger(opt, enabled=distributed.is_main)
+    except START_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    is_main = distributed.is_main
-    if is_main:
-        save_options(opt)  # only once the data and networks are known to be good
-    logger = TrainingLogger(opt, enabled=is_main)
-    print_freq, display_freq = (1, 1) if opt.debug else (opt.print_freq, opt.display_freq)
-    try:
-        if opt.continue_train:
-            start_epoch, epoch_iter, total_steps, cpu_before = restore(trainer, opt, logger)
-        else:
-            start_epoch, epoch_iter, total_steps, cpu_before = 1, 0, 0, 0.0
-            trainer.set_epoch(1)
-            if opt.load_pretrain:
-                for line in trainer.load_pretrained(opt.load_pretrain, opt.which_epoch):
-                    logger.message(line)
-    except (ValueError, FileNotFoundError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"error: {file_system_error(error, opt)}", file=sys.stderr)
         return 1
+    for line in lines:
+        logger.message(line)
     logger.message(f"{len(base_dataset)} training items per epoch from {len(base_dataset.mode.sequences)} "
                    f"sequences, {distributed.world_size} process(es) on {device}")
-
-    n_epochs = opt.niter + opt.niter_decay
-    items_per_step = opt.batchSize * distributed.world_size
-    steps_per_epoch = -(-len(base_dataset) // items_per_step)
-    progress = tqdm(total=n_epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch
-                    + epoch_iter // items_per_step, disable=not is_main, unit="it", dynamic_ncols=True)
-    dataset, n_frames, steps_done = None, None, 0
-    cpu_start = time.process_time()
-    cpu_budget = opt.cpu_budget_minutes * 60
-
-    def cpu_seconds() -> float:  # CPU time of this process (all its threads) over every call of this run
-        return cpu_before + time.process_time() - cpu_start
-
-    last_print_time, frames_since_print, items_since_print = time.time(), 0, 0
-    for epoch in range(start_epoch, n_epochs + 1):
-        epoch_start = time.time()
-        trainer.set_epoch(epoch)
-        wanted = sequence_length(opt.n_frames_total, base_dataset.seq_len_max, opt.n_frames_G, epoch, opt.niter_step)
-        if wanted != n_frames:
-            n_frames = wanted
-            dataset = SeededItems(base_dataset if wanted == opt.n_frames_total else create_dataset(opt, wanted),
-                                  opt.seed)
-            logger.message(f"training on sequences of {n_frames} generated frames")
-        dataset.epoch = epoch
-        skip = epoch_iter // distributed.world_size  # items this rank already trained on in a resumed epoch
-        sampler = ResumableSampler(dataset, distributed.world_size, distributed.rank,
-                                   shuffle=not opt.serial_batches, seed=opt.seed, skip=skip)
-        sampler.set_epoch(epoch)
-        progress.set_description(f"epoch {epoch}/{n_epochs}")
-        for data in create_dataloader(opt, dataset, sampler):
-            result = trainer.train_item(data)
-            step_items = data.label.size(0) * distributed.world_size
-            before, total_steps, epoch_iter = total_steps, total_steps + step_items, epoch_iter + step_items
-            frames_since_print += result["frames"] * distributed.world_size
-            items_since_print += step_items
-            if crossed(before, total_steps, print_freq):
-                elapsed = time.time() - last_print_time
-                losses = {name: float(value) for name, value in result["losses"].items()}
-                logger.log_losses(epoch, epoch_iter, total_steps, losses, elapsed / items_since_print,
-                                  trainer.learning_rates(), frames_since_print / max(elapsed, 1e-9))
-                last_print_time, frames_since_print, items_since_print = time.time(), 0, 0
-            if crossed(before, total_steps, display_freq) and is_main:
-                logger.log_images(epoch, total_steps, visuals_to_images(opt, result["visuals"]))
-            if crossed(before, total_steps, opt.save_latest_freq) and is_main:
-                logger.message(f"writing checkpoint 'latest' (epoch {epoch}, {total_steps} sequences so far)")
-                trainer.save_networks("latest")
-                save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames, cpu_seconds())
-            progress.update(1)
-            steps_done += 1
-            out_of_budget = cpu_budget > 0 and cpu_seconds() >= cpu_budget
-            if out_of_budget or (max_steps is not None and steps_done >= max_steps):
-                if is_main:
-                    trainer.save_networks("latest")
-                    save_state(trainer, opt, "latest", epoch, epoch_iter, total_steps, n_frames, cpu_seconds())
-                    reason = (f"the CPU budget of {opt.cpu_budget_minutes:g} min ({cpu_seconds() / 60:.2f} min "
-                              "used)" if out_of_budget else f"{steps_done} steps")
-                    logger.message(f"stopped after {reason} (epoch {epoch}, iteration {epoch_iter}); saved 'latest'")
-                return finish(progress, logger, distributed)
-        logger.message(f"epoch {epoch}/{n_epochs} finished in {time.time() - epoch_start:.0f} s")
-        epoch_iter = 0
-        if epoch % opt.save_epoch_freq == 0 and is_main:
-            logger.message(f"writing checkpoints 'latest' and '{epoch}' after epoch {epoch} "
-                           f"({total_steps} sequences so far)")
-            for label in ("latest", epoch):
-                trainer.save_networks(label)
-                save_state(trainer, opt, label, epoch + 1, 0, total_steps, n_frames, cpu_seconds())
-    return finish(progress, logger, distributed)
-
-
-def finish(progress: tqdm, logger: TrainingLogger, distributed: DistributedContext) -> int:
-    progress.close()
+    try:
+        with StopSignals(distributed) as signals:
+            code = Loop(opt, trainer, base_dataset, logger, distributed, signals).run(position, max_steps)
+    except OSError as error:
+        print(f"error: {file_system_error(error, opt)}", file=sys.stderr)
+        code = 1
     logger.close()
     if distributed.enabled:
-        dist.barrier()
         dist.destroy_process_group()
-    return 0
+    return code
+
+
+class Loop:
+    """The epoch / item loop of one train.py call: schedule, logging, saving, stopping."""
+
+    def __init__(self, opt: argparse.Namespace, trainer: Trainer, base_dataset: torch.utils.data.Dataset,
+                 logger: TrainingLogger, distributed: DistributedContext, signals: StopSignals) -> None:
+        self.opt, self.trainer, self.base_dataset = opt, trainer, base_dataset
+        self.logger, self.distributed, self.signals = logger, distributed, signals
+        self.print_freq, self.display_freq = (1, 1) if opt.debug else (opt.print_freq, opt.display_freq)
+        self.n_frames: int | None = None
+        self.bad_in_a_row = self.bad_total = 0
+
+    def save(self, label: str | int, position: Position) -> None:
+        if self.distributed.is_main:
+            save_state(self.trainer, self.opt, label, position, self.n_frames)
+
+    def run(self, position: Position, max_steps: int | None) -> int:
+        opt, distributed = self.opt, self.distributed
+        n_epochs = opt.niter + opt.niter_decay
+        items_per_step = opt.batchSize * distributed.world_size
+        steps_per_epoch = -(-len(self.base_dataset) // items_per_step)
+        progress = tqdm(total=n_epochs * steps_per_epoch, initial=(position.epoch - 1) * steps_per_epoch
+                        + position.epoch_iter // items_per_step, disable=not distributed.is_main, unit="it",
+                        dynamic_ncols=True)
+        cpu_start, cpu_before = time.process_time(), position.cpu_seconds
+        budget = opt.cpu_budget_minutes * 60
+        dataset, steps_done = None, 0
+        self.last_print, self.frames_since_print, self.items_since_print = time.time(), 0, 0
+        try:
+            for epoch in range(position.epoch, n_epochs + 1):
+                epoch_start = time.time()
+                position.epoch = epoch
+                self.trainer.set_epoch(epoch)
+                wanted = sequence_length(opt.n_frames_total, self.base_dataset.seq_len_max, opt.n_frames_G, epoch,
+                                         opt.niter_step)
+                if wanted != self.n_frames:
+                    self.n_frames = wanted
+                    dataset = SeededItems(self.base_dataset if wanted == opt.n_frames_total
+                                          else create_dataset(opt, wanted), opt.seed)
+                    self.logger.message(f"training on sequences of {wanted} generated frames")
+                dataset.epoch = epoch
+                skip = position.epoch_iter // distributed.world_size  # items this rank did in a resumed epoch
+                sampler = ResumableSampler(dataset, distributed.world_size, distributed.rank,
+                                           shuffle=not opt.serial_batches, seed=opt.seed, skip=skip)
+                sampler.set_epoch(epoch)
+                progress.set_description(f"epoch {epoch}/{n_epochs}")
+                loader = create_dataloader(opt, dataset, sampler)
+                loader.worker_init_fn = ignore_sigint_in_worker
+                for data in loader:
+                    result = self.trainer.train_item(data)
+                    if not self.count_bad_step(result, position):
+                        return 1
+                    self.after_step(result, position, data.label.size(0) * distributed.world_size)
+                    position.cpu_seconds = cpu_before + time.process_time() - cpu_start
+                    progress.update(1)
+                    steps_done += 1
+                    stop = self.stop_reason(steps_done, max_steps, position, budget)
+                    if stop is not None:
+                        self.save("latest", position)
+                        self.logger.message(f"stopped after {stop} (epoch {epoch}, iteration {position.epoch_iter});"
+                                            f" saved 'latest'; resume with the same command and --continue_train")
+                        received = self.signals.received or 0
+                        return 130 if received == signal.SIGINT else 0
+                self.logger.message(f"epoch {epoch}/{n_epochs} finished in {time.time() - epoch_start:.0f} s")
+                position.epoch_iter = 0
+                if epoch % opt.save_epoch_freq == 0:
+                    self.logger.message(f"writing checkpoints 'latest' and '{epoch}' after epoch {epoch} "
+                                        f"({position.total_steps} sequences so far)")
+                    after = Position(epoch + 1, 0, position.total_steps, position.cpu_seconds)
+                    for label in ("latest", epoch):
+                        self.save(label, after)
+            return 0
+        finally:
+            progress.close()
+
+    def stop_reason(self, steps_done: int, max_steps: int | None, position: Position, budget: float) -> str | None:
+        received = self.signals.agreed()
+        if received:
+            return signal.Signals(received).name
+        if budget > 0 and position.cpu_seconds >= budget:
+            return (f"the CPU budget of {self.opt.cpu_budget_minutes:g} min ({position.cpu_seconds / 60:.2f} min "
+                    "used)")
+        if max_steps is not None and steps_done >= max_steps:
+            return f"{steps_done} steps"
+        return None
+
+    def count_bad_step(self, result: dict, position: Position) -> bool:
+        """Count a step whose update was skipped (non-finite loss or gradient); False once there were
+        --max_bad_steps of them in a row (training stops, the last saved checkpoint stays as it was)."""
+        if result.get("applied", True):
+            self.bad_in_a_row = 0
+            return True
+        self.bad_in_a_row += 1
+        self.bad_total += 1
+        self.logger.log_scalar("train/skipped_steps", self.bad_total, position.total_steps)
+        losses = ", ".join(f"{k}={float(v):.3g}" for k, v in result["losses"].items() if not torch.isfinite(v))
+        self.logger.message(f"skipped an update with non-finite values ({losses or 'gradients'}) at epoch "
+                            f"{position.epoch}, iteration {position.epoch_iter}: {self.bad_in_a_row} in a row, "
+                            f"{self.bad_total} in all")
+        if self.bad_in_a_row < self.opt.max_bad_steps:
+            return True
+        print(f"error: {self.bad_in_a_row} updates in a row had non-finite losses or gradients (--max_bad_steps "
+              f"{self.opt.max_bad_steps}); stopped without saving, the last checkpoint in "
+              f"{os.path.join(self.opt.checkpoints_dir, self.opt.name)} is intact. Lower --lr, try without --fp16 "
+              "or check the data", file=sys.stderr)
+        return False
+
+    def after_step(self, result: dict, position: Position, step_items: int) -> None:
+        """Advance the counters; print, display and save when their frequencies are crossed."""
+        opt = self.opt
+        before = position.total_steps
+        position.total_steps += step_items
+        position.epoch_iter += step_items
+        self.frames_since_print += result["frames"] * self.distributed.world_size
+        self.items_since_print += step_items
+        if crossed(before, position.total_steps, self.print_freq):
+            elapsed = time.time() - self.last_print
+            losses = {name: float(value) for name, value in result["losses"].items()}
+            self.logger.log_losses(position.epoch, position.epoch_iter, position.total_steps, losses,
+                                   elapsed / self.items_since_print, self.trainer.learning_rates(),
+                                   self.frames_since_print / max(elapsed, 1e-9))
+            self.last_print, self.frames_since_print, self.items_since_print = time.time(), 0, 0
+        if crossed(before, position.total_steps, self.display_freq) and self.distributed.is_main:
+            self.logger.log_images(position.epoch, position.total_steps, visuals_to_images(opt, result["visuals"]))
+        if crossed(before, position.total_steps, opt.save_latest_freq) and self.bad_in_a_row == 0:
+            # (not while updates are being skipped: the last good checkpoint stays as it was)
+            self.logger.message(f"writing checkpoint 'latest' (epoch {position.epoch}, {position.total_steps} "
+                                "sequences so far)")
+            self.save("latest", position)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -257,7 +257,7 @@ def format_section(rows: list[dict], flops: dict, diffs: dict, threads: int, rep
         per_scale = ", ".join(f"{k} {v / 1e9:.0f}" for k, v in counted["per_scale"].items() if v is not None)
         lines.append(f"* {CONFIGS[size]['name']}: {per_scale}")
     lines += ["", peaks_text(peaks) + " GFLOP/s = counted GFLOPs/frame / s/frame (convolutions and matmuls only, "
-              "so the fractions of the peaks are lower bounds of the machine's use).", ""]
+              "so the fractions of the peaks are lower bounds of the machine's use)."]
     lines += ["", f"CPU s/frame is the process CPU time of one call (all {threads} threads together); on an otherwise "
               f"idle machine it is about {threads} x s/frame. A load average above {os.cpu_count()} means other "
               "processes shared the cores and the wall-clock figures are inflated.", ""]

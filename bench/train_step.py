@@ -1,6 +1,8 @@
-"""Seconds per training step and peak memory of the label2city_256_g1 recipe at 256x128, 6 frames.
+"""Seconds per training step, peak memory, FLOPs and achieved fraction of the measured peak of the label2city_256_g1
+recipe at 256x128, 6 frames.
 
     nice python bench/train_step.py [--configs fp32,bf16,fp32_ckpt,bf16_ckpt,fp32_chunk3] [--steps 2] [--threads 2]
+                                    [--no_peak] [--peak_quick] [--json PATH] [-- extra train.py flags]
 
 Flags of the reference measurement (tests/data/reference/timing.txt, 73.5 s and 13.1 GB peak RSS):
 ``--label_nc 35 --loadSize 256 --use_instance --fg --n_downsample_G 2 --num_D 1 --max_frames_per_gpu 6
@@ -14,7 +16,18 @@ reported, and the fastest, the better estimate on a shared machine) on the same 
 the subprocess's peak RSS (``ru_maxrss``), as measured for the reference, and its growth over the RSS before
 the first step (Adam states are allocated in the warm-up step, so they are in the growth). Like train.py, the
 child keeps freed memory in the process (``util.allocator.keep_freed_memory``); ``--default_allocator``
-measures without.
+measures without. Flags after ``--`` are appended to every configuration's flags (they win), e.g. a smoke run
+``-- --loadSize 64 --ngf 16 --n_blocks 2``.
+
+FLOPs: the warm-up step runs under ``torch.utils.flop_counter.FlopCounterMode`` (forward and backward of every
+network, flow estimator included; convolutions and matmuls, 2 FLOPs per multiply-add; elementwise ops, norms,
+grid_sample, the optimizer updates and OpenCV's DIS flow are not counted). The counter slows that step; its time
+(the first of "runs") is not in the median. Recomputed forwards (--grad_checkpoint_G) count as work. Reported:
+GFLOPs per step and per generated frame, achieved GFLOP/s = FLOPs per step / median s per step, and its fraction of
+the peaks that ``bench/peak.py`` measures once per run, before the configurations, in a fresh process with the same
+--threads (fp32 matmul, 3x3 conv, and for --bf16 configurations the bf16 matmul; ``--no_peak`` skips it,
+``--peak_quick`` uses its smaller problems).
+``--json PATH`` writes the rows and the peaks.
 """
 from __future__ import annotations
 
@@ -32,6 +45,7 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from bench.peak import format_percent, fractions, measure_peaks_in_child, summary_line  # noqa: E402
 
 RECIPE = ["--name", "label2city_256_g1", "--label_nc", "35", "--loadSize", "256", "--use_instance", "--fg",
           "--n_downsample_G", "2", "--num_D", "1", "--max_frames_per_gpu", "6", "--n_frames_total", "6",
@@ -49,19 +63,33 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
 
 
+def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(this script's arguments, extra train.py flags after '--')."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
+
+
+def is_bf16(config: str, extra: list[str]) -> bool:
+    return "--bf16" in CONFIGS[config] + extra
+
+
 def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: bool,
-          default_allocator: bool) -> dict:
+          default_allocator: bool, extra: list[str]) -> dict:
     torch.set_num_threads(threads)
     if not default_allocator:
         from util.allocator import keep_freed_memory
 
         keep_freed_memory()  # as train.py does
+    from torch.utils.flop_counter import FlopCounterMode
+
     from data import create_dataloader, create_dataset
     from models.trainer import Trainer
     from options import TrainOptions
 
     opt = TrainOptions().parse(RECIPE + ["--dataroot", dataroot, "--checkpoints_dir", tempfile.mkdtemp()]
-                               + CONFIGS[config], save=False, verbose=False)
+                               + CONFIGS[config] + extra, save=False, verbose=False)
     trainer = Trainer(opt, torch.device("cpu"))
     if reference_nets:  # the reference's cost: VGG19 and FlowNet2 with random weights
         import torchvision
@@ -79,18 +107,43 @@ def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: 
     data = next(iter(create_dataloader(opt, create_dataset(opt))))
     rss_before = peak_rss_gib()
     times = []
-    for _ in range(steps + 1):
+    counter = FlopCounterMode(display=False)
+    for step in range(steps + 1):
         start = time.perf_counter()
-        result = trainer.train_item(data)
+        if step == 0:  # the warm-up step counts the FLOPs (forward + backward); its time is not reported
+            with counter:
+                result = trainer.train_item(data)
+        else:
+            result = trainer.train_item(data)
         times.append(time.perf_counter() - start)
     finite = all(bool(torch.isfinite(v)) for v in result["losses"].values())
+    flops = counter.get_total_flops()
     return {"config": config, "seconds_per_step": statistics.median(times[1:]), "min_seconds": min(times[1:]),
-            "runs": times,
+            "runs": times, "flops_per_step": flops, "flops_per_frame": flops / max(result["frames"], 1),
             "peak_rss_gib": peak_rss_gib(), "rss_before_gib": rss_before,
             "growth_gib": peak_rss_gib() - rss_before, "losses_finite": finite, "frames": result["frames"]}
 
 
+def add_achieved(row: dict, peaks: dict | None, bf16: bool) -> None:
+    """Adds achieved_gflops (FLOPs / median s), achieved_gflops_best (/ fastest step) and peak_fractions."""
+    row["achieved_gflops"] = row["flops_per_step"] / row["seconds_per_step"] / 1e9
+    row["achieved_gflops_best"] = row["flops_per_step"] / row["min_seconds"] / 1e9
+    row["peak_fractions"] = fractions(row["achieved_gflops"], peaks, bf16)
+
+
+def format_row(row: dict) -> str:
+    names = {"matmul_fp32": "fp32 matmul", "conv3x3_fp32": "3x3 conv", "matmul_bf16": "bf16 matmul"}
+    shares = ", ".join(f"{format_percent(v)} of {names[k]} peak" for k, v in row["peak_fractions"].items())
+    runs = ", ".join(f"{t:.1f}" for t in row["runs"])
+    return (f"{row['config']:12s} {row['seconds_per_step']:7.2f} s/step (runs {runs})"
+            f"  peak RSS {row['peak_rss_gib']:5.2f} GiB (+{row['growth_gib']:.2f} over {row['rss_before_gib']:.2f})"
+            f"  losses finite: {row['losses_finite']}"
+            f"  {row['flops_per_step'] / 1e9:.1f} GFLOPs/step, {row['flops_per_frame'] / 1e9:.1f} GFLOPs/frame"
+            f" ({row['frames']} frames), {row['achieved_gflops']:.1f} GFLOP/s" + (f" = {shares}" if shares else ""))
+
+
 def main() -> int:
+    own, extra = split_argv(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", default="fp32,bf16,fp32_ckpt,bf16_ckpt")
     parser.add_argument("--steps", type=int, default=2)
@@ -100,12 +153,19 @@ def main() -> int:
                         help="skip VGG19 and FlowNet2 (random weights) that the reference timing includes")
     parser.add_argument("--default_allocator", action="store_true",
                         help="do not apply keep_freed_memory() as train.py does (glibc returns freed memory to the OS)")
+    parser.add_argument("--no_peak", action="store_true", help="skip the peak measurement (no fractions of peak)")
+    parser.add_argument("--peak_quick", action="store_true", help="measure the peaks on bench/peak.py's --quick sizes")
+    parser.add_argument("--json", default="", help="also write the rows and the peaks as JSON to PATH")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(own)
     if args.child:
         print(json.dumps(child(args.child, args.steps, args.threads, args.dataroot, not args.no_reference_nets,
-                               args.default_allocator)))
+                               args.default_allocator, extra)))
         return 0
+    configs = args.configs.split(",")
+    unknown = [config for config in configs if config not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown config {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
     dataroot = args.dataroot
     if not dataroot:
         from data.sample_video import make_sample_dataset
@@ -113,21 +173,27 @@ def main() -> int:
         dataroot = tempfile.mkdtemp(prefix="bench_train_")
         make_sample_dataset(dataroot, width=256, height=128, n_train_seqs=1, n_test_seqs=1, n_frames=8,
                             overwrite=True)
-    for config in args.configs.split(","):
-        if config not in CONFIGS:
-            parser.error(f"unknown config {config}; choose from {', '.join(CONFIGS)}")
+    peaks = None if args.no_peak else measure_peaks_in_child(args.threads, quick=args.peak_quick)
+    if peaks:
+        print(summary_line(peaks), flush=True)
+    rows = []
+    for config in configs:
         command = [sys.executable, __file__, "--child", config, "--steps", str(args.steps), "--threads",
                    str(args.threads), "--dataroot", dataroot]
         command += ["--no_reference_nets"] if args.no_reference_nets else []
         command += ["--default_allocator"] if args.default_allocator else []
+        command += ["--", *extra] if extra else []
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             print(f"{config}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
             continue
         row = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{config:12s} {row['seconds_per_step']:7.2f} s/step (runs {', '.join(f'{t:.1f}' for t in row['runs'])})"
-              f"  peak RSS {row['peak_rss_gib']:5.2f} GiB (+{row['growth_gib']:.2f} over {row['rss_before_gib']:.2f})"
-              f"  losses finite: {row['losses_finite']}", flush=True)
+        add_achieved(row, peaks, is_bf16(config, extra))
+        rows.append(row)
+        print(format_row(row), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "peaks": peaks, "extra_flags": extra}, indent=1) + "\n")
+        print(f"written to {args.json}")
     return 0
 
 

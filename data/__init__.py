@@ -10,9 +10,10 @@ from .image_folder import DataError
 from .modes import get_mode
 from .temporal_dataset import TemporalDataset
 from .test_dataset import TestDataset
+from .validate import ValidationReport, check_dataset, validate_dataset
 
-__all__ = ["Clip", "DataError", "TemporalDataset", "TestDataset", "collate_clips", "create_dataloader",
-           "create_dataset"]
+__all__ = ["Clip", "DataError", "TemporalDataset", "TestDataset", "ValidationReport", "check_dataset",
+           "collate_clips", "create_dataloader", "create_dataset", "validate_dataset"]
 
 
 def create_dataset(opt: argparse.Namespace, n_frames_total: int | None = None) -> torch.utils.data.Dataset:

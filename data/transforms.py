@@ -26,14 +26,17 @@ class ImageParams:
     flip: bool
 
 
-def _randint(low: int, high: int) -> int:
+def _randint(low: int, high: int, generator: torch.Generator | None = None) -> int:
     """Uniform integer in [low, high] (inclusive, like Python's random.randint)."""
-    return int(torch.randint(low, high + 1, ()).item())
+    return int(torch.randint(low, high + 1, (), generator=generator).item())
 
 
-def get_img_params(opt: argparse.Namespace, size: tuple[int, int], allow_flip: bool = True) -> ImageParams:
+def get_img_params(opt: argparse.Namespace, size: tuple[int, int], allow_flip: bool = True,
+                   generator: torch.Generator | None = None) -> ImageParams:
     """Draw the scaling/cropping/flipping parameters for a frame of ``size`` = (width, height); ``allow_flip``
-    is the dataset mode's (pose data must not be mirrored: left and right body parts have their own labels)."""
+    is the dataset mode's (pose data must not be mirrored: left and right body parts have their own labels).
+    ``generator`` replaces torch's global one (data/validate.py draws fixed parameters from its own, safely from
+    several threads)."""
     mode = opt.resize_or_crop
     w, h = size
     new_w, new_h = w, h
@@ -44,10 +47,10 @@ def get_img_params(opt: argparse.Namespace, size: tuple[int, int], allow_flip: b
     elif "scaleHeight" in mode:
         new_w, new_h = opt.loadSize * w // h, opt.loadSize
     elif "randomScaleWidth" in mode:
-        new_w = _randint(opt.fineSize, opt.loadSize + 1)
+        new_w = _randint(opt.fineSize, opt.loadSize + 1, generator)
         new_h = new_w * h // w
     elif "randomScaleHeight" in mode:
-        new_h = _randint(opt.fineSize, opt.loadSize + 1)
+        new_h = _randint(opt.fineSize, opt.loadSize + 1, generator)
         new_w = new_h * w // h
     new_w, new_h = int(round(new_w / 4)) * 4, int(round(new_h / 4)) * 4
 
@@ -62,13 +65,13 @@ def get_img_params(opt: argparse.Namespace, size: tuple[int, int], allow_flip: b
         crop_w, crop_h = round_to_multiple(crop_w), round_to_multiple(crop_h)
         # As in the reference: x is drawn from a normal around the centre, y from the top eighth.
         x_span = (new_w - crop_w) // 2
-        crop_x = int(max(0, min(x_span * 2, int(torch.randn(()).item() * x_span / 3 + x_span))))
-        crop_y = _randint(0, min(max(0, new_h - crop_h), new_h // 8))
+        crop_x = int(max(0, min(x_span * 2, int(torch.randn((), generator=generator).item() * x_span / 3 + x_span))))
+        crop_y = _randint(0, min(max(0, new_h - crop_h), new_h // 8), generator)
     else:
         new_w, new_h = round_to_multiple(new_w), round_to_multiple(new_h)
 
     # the random number is drawn even when flips are off, so every mode consumes the same random stream
-    flip = bool(torch.rand(()).item() > 0.5) and allow_flip
+    flip = bool(torch.rand((), generator=generator).item() > 0.5) and allow_flip
     return ImageParams((new_w, new_h), (crop_w, crop_h), (crop_x, crop_y), flip)
 
 

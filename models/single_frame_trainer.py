@@ -38,6 +38,7 @@ class SingleFrameTrainer(Trainer):
         label, real, _ = split_clip(data, self.device)
         n_frames = label.size(1)
         chunk = min(self.opt.max_frames_per_gpu, n_frames)
+        applied = True
         for start in range(0, n_frames, chunk):
             window = slice(start, start + chunk)
             with self.autocast():
@@ -45,7 +46,7 @@ class SingleFrameTrainer(Trainer):
                 out["real_image"] = real[:, window]
                 losses = self.model_d.image_losses(out, None, None)
             totals = self.model_d.total_losses(losses, [])
-            self._update(totals, [])
+            applied &= self._update(totals, [])
         named = self.model_d.loss_table.logged(losses, {}, totals)
         visuals = {key: out[key].detach() for key in ("real_label", "fake_image", "real_image")}
-        return {"losses": named, "visuals": visuals, "frames": n_frames * label.size(0)}
+        return {"losses": named, "visuals": visuals, "frames": n_frames * label.size(0), "applied": applied}

@@ -70,6 +70,11 @@ def split_clip(data: Clip, device: torch.device) -> tuple[torch.Tensor, torch.Te
     return clip.label, clip.real, clip.instance
 
 
+def gradients_finite(optimizer: torch.optim.Optimizer) -> bool:
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    return not grads or bool(torch.stack(torch._foreach_norm(grads)).isfinite().all())
+
+
 def checkpointed(forward, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
     """Run ``forward`` without keeping its activations; they are recomputed in backward."""
     return checkpoint(forward, *args, use_reentrant=False, **kwargs)
@@ -172,7 +177,8 @@ class Trainer:
 
         Returns dict: ``losses`` (name -> 0-dim tensor of the LAST chunk, as the reference prints; temporal
         losses suffixed with their scale, e.g. G_T_GAN0), ``visuals`` (tensors of the last chunk for display,
-        detached) and ``frames`` (frames generated).
+        detached), ``frames`` (frames generated) and ``applied`` (False when a non-finite loss or gradient
+        skipped an update of some chunk; see `_update`).
         """
         opt = self.opt
         tG = opt.n_frames_G
@@ -181,7 +187,7 @@ class Trainer:
         chunk = min(opt.max_frames_per_gpu, n_generate)
         n_frames_bp = frames_backpropagate(opt.max_frames_backpropagate, chunk, self.epoch, opt.niter_step)
         history = TemporalFrameHistory(opt.n_scales_temporal, opt.n_frames_D, opt.sparse_D)
-        prev_outputs, first_frame = None, None
+        prev_outputs, first_frame, applied = None, None, True
         for start in range(0, n_generate, chunk):
             window = slice(start, start + min(chunk, n_generate - start) + tG - 1)
             with self.autocast():
@@ -197,33 +203,53 @@ class Trainer:
             with self.autocast():
                 losses_t = [self.model_d.temporal_losses(s, **groups[s]) for s in scales]
             totals = self.model_d.total_losses(losses, losses_t)
-            self._update(totals, scales)
+            applied &= self._update(totals, scales)
             if first_frame is None:
                 first_frame = out["fake_image"][:, 0].detach()
         named = self.model_d.loss_table.logged(losses, dict(zip(scales, losses_t, strict=True)), totals)
         visuals = {key: out[key].detach() if out[key] is not None else None
                    for key in ("real_label", "fake_image", "fake_raw_image", "real_image", "flow", "weight")}
         visuals.update(fake_first_image=first_frame, flow_ref=flow_ref, conf_ref=conf_ref)
-        return {"losses": named, "visuals": visuals, "frames": n_generate * real.size(0)}
+        return {"losses": named, "visuals": visuals, "frames": n_generate * real.size(0), "applied": applied}
 
-    def _update(self, totals: dict, scales: list[int]) -> None:
+    def _update(self, totals: dict, scales: list[int]) -> bool:
         """The reference's update order: G, then D (+ D_f), then each temporal D that ran. loss_G also
-        back-propagates into the discriminators; those gradients are cleared before the D updates."""
-        self._step(totals["loss_G"], self.optimizer_G, None)
-        self._step(totals["loss_D"], self.optimizer_D, [self.model_d.netD, self.model_d.netD_f])
+        back-propagates into the discriminators; those gradients are cleared before the D updates.
+
+        Returns False when something was not applied: a non-finite loss skips the whole update (no backward,
+        no optimizer step; every rank agrees), a non-finite gradient skips that network's step (with fp16 the
+        GradScaler decides, as it always does, and lowers its scale)."""
+        losses = [totals["loss_G"], totals["loss_D"], *totals["loss_D_T"]]
+        if not self._agree(bool(torch.stack([loss.detach().float() for loss in losses]).isfinite().all())):
+            return False
+        applied = self._step(totals["loss_G"], self.optimizer_G, None)
+        applied &= self._step(totals["loss_D"], self.optimizer_D, [self.model_d.netD, self.model_d.netD_f])
         for s, loss in zip(scales, totals["loss_D_T"], strict=True):
-            self._step(loss, self.optimizers_D_T[s], [self.model_d.netD_T[s]])
+            applied &= self._step(loss, self.optimizers_D_T[s], [self.model_d.netD_T[s]])
         self.scaler.update()
+        return applied
+
+    def _agree(self, ok: bool) -> bool:
+        """True only when ``ok`` holds on every rank (one tiny all-reduce under torchrun)."""
+        if not self.distributed.enabled:
+            return ok
+        flag = torch.tensor([1.0 if ok else 0.0], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item() > 0)
 
     def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, averaged: list[nn.Module | None] | None
-              ) -> None:
+              ) -> bool:
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.distributed.enabled and averaged is not None:
             for network in averaged:
                 if network is not None:
                     self._average_gradients(network)
+        if not self.scaler.is_enabled() and not gradients_finite(optimizer):
+            optimizer.zero_grad(set_to_none=True)  # (gradients are identical on every rank: DDP / averaged)
+            return False
         self.scaler.step(optimizer)
+        return True
 
     def _average_gradients(self, network: nn.Module) -> None:
         """Mean of the gradients over ranks, one all-reduce per network (parameters without a gradient on

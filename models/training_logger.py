@@ -92,6 +92,11 @@ class TrainingLogger:
         self.writer.add_scalar("speed/frames_per_s", frames_per_second, step)
         self.writer.flush()
 
+    def log_scalar(self, tag: str, value: float, step: int) -> None:
+        if self.enabled:
+            self.writer.add_scalar(tag, value, step)
+            self.writer.flush()
+
     def log_images(self, epoch: int, step: int, images: dict[str, np.ndarray]) -> None:
         """TensorBoard images and, unless --no_html, ``web/images/epoch%03d_<name>.jpg`` and the page."""
         if not self.enabled:

@@ -23,7 +23,7 @@ class TrainOptions(BaseOptions):
 
     def validate(self, opt: argparse.Namespace) -> None:
         super().validate(opt)
-        for name in ("display_freq", "print_freq", "save_latest_freq", "save_epoch_freq", "num_D",
+        for name in ("display_freq", "print_freq", "save_latest_freq", "save_epoch_freq", "num_D", "max_bad_steps",
                      "n_layers_D", "max_frames_per_gpu", "max_frames_backpropagate", "max_t_step",
                      "n_frames_total", "niter_step", "n_scales_temporal"):
             if getattr(opt, name) < 1:
@@ -40,6 +40,8 @@ class TrainOptions(BaseOptions):
             raise OptionsError("--niter + --niter_decay must be >= 1 epoch")
         if opt.fp16 and opt.bf16:
             raise OptionsError("--fp16 and --bf16 both pick the autocast precision; pass only one of them")
+        if opt.continue_train and opt.start_over:
+            raise OptionsError("--continue_train resumes this run and --start_over discards it; pass only one")
         if opt.continue_train and opt.load_pretrain:
             raise OptionsError("--continue_train resumes this run and --load_pretrain starts a new one from "
                                "another run's networks; pass only one of them")
@@ -61,6 +63,12 @@ def add_progress_flags(parser: argparse.ArgumentParser) -> None:
         help="skip the image snapshots under <checkpoints_dir>/<name>/web/ (TensorBoard still gets them)")
     add("--continue_train", action="store_true",
         help="pick this run up where its --which_epoch training state left off (optimizers, schedule, RNG)")
+    add("--start_over", action="store_true",
+        help="train --name from scratch although it holds a run: its checkpoints, logs and snapshots are removed "
+             "(once the data and networks are checked); without it such a --name is refused")
+    add("--max_bad_steps", type=int, default=10,
+        help="stop when this many updates in a row had a non-finite loss or gradient (each is skipped, counted "
+             "and logged); the last saved checkpoint stays as it was")
     add("--cpu_budget_minutes", type=float, default=0.0,
         help="stop (saving 'latest') once this process has used this many CPU minutes, all threads and resumed "
              "calls counted, data-loader workers not (use --nThreads 0 to count loading); 0: no limit")

@@ -27,6 +27,12 @@ def input_image(real_label: torch.Tensor, opt: Namespace) -> np.ndarray:
     return tensor2im(real_label[:channels], normalize=False)
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class ResultWriter:
     """Writes the frames of one run into a temporary folder, then moves it into place with ``finish()``."""
 
@@ -37,6 +43,7 @@ class ResultWriter:
         self.created = [d for d in (os.path.normpath(opt.results_dir), parent) if not os.path.isdir(d)]
         os.makedirs(parent, exist_ok=True)
         self.tmp_dir = tempfile.mkdtemp(prefix=f".tmp_{os.path.basename(self.final_dir)}_", dir=parent)
+        os.chmod(self.tmp_dir, 0o777 & ~current_umask())  # mkdtemp makes it 0700; results are for sharing
         self.label_ext = "png" if opt.label_nc != 0 else "jpg"  # as the reference's Visualizer.save_images
         self.sequences: list[dict] = []  # {'name', 'video', 'frames': [(real_A, fake_B, stem)]}
         self.video: Mp4Writer | None = None

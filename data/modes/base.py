@@ -22,6 +22,15 @@ class Frame(NamedTuple):
     instance: torch.Tensor | None
 
 
+class FrameSize(NamedTuple):
+    """A frame's stored size (width, height) and the file it was read from (the sizes of one sequence must
+    agree; see data/validate.py)."""
+
+    path: str
+    width: int
+    height: int
+
+
 class DatasetMode:
     """Base class of the dataset modes (``--dataset_mode NAME``, registered with `register_mode`).
 
@@ -40,6 +49,8 @@ class DatasetMode:
     # how training items map to sequences: one item per sequence (item i -> sequence i % n), or, as the
     # reference does for pose, one item per frame, each drawing its sequence at random weighted by length
     items_per_frame = False
+    # flags of the mode that change whether a frame is valid (data/validate.py keys its cache on them too)
+    verdict_flags: tuple[str, ...] = ()
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
@@ -61,17 +72,44 @@ class DatasetMode:
         """(width, height) of a frame as stored, from which the transform parameters are drawn."""
         raise NotImplementedError
 
-    def sample_params(self, seq_index: int, frame_index: int) -> ImageParams:
+    def sample_params(self, seq_index: int, frame_index: int, generator: torch.Generator | None = None) -> ImageParams:
         """One item's transform parameters (scaling, crop, flip), drawn from frame ``frame_index`` (the item's
-        first frame); the samplers pass them to every `read_frame` of the item. A mode that needs more per item
-        (the face crop box) returns a subclass of ImageParams carrying it, so no state is kept between calls."""
-        return get_img_params(self.opt, self.frame_size(seq_index, frame_index), self.allow_flip)
+        first frame; from ``generator`` instead of torch's global one when given); the samplers pass them to
+        every `read_frame` of the item. A mode that needs more per item (the face crop box) returns a subclass
+        of ImageParams carrying it, so no state is kept between calls."""
+        return get_img_params(self.opt, self.frame_size(seq_index, frame_index), self.allow_flip, generator)
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """Frame ``frame_index`` of sequence ``seq_index`` with the sample's transform ``params`` applied."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ validation (data/validate.py)
+    def frame_files(self, seq_index: int, frame_index: int) -> list[str]:
+        """Every file `read_frame` reads for this frame (a frame is re-checked when one of them changes)."""
+        return [self.sequences[seq_index][frame_index]]
+
+    def size_file(self, seq_index: int, frame_index: int) -> str:
+        """The image whose stored size is the frame's (all frames of a sequence must have one size)."""
+        return self.sequences[seq_index][frame_index]
+
+    def check_frame(self, seq_index: int, frame_index: int) -> FrameSize:
+        """Read the frame as training does, with fixed transform parameters, and return its stored size;
+        raises `DataError` naming the bad file. Modes with checks `read_frame` does not make override this."""
+        params = self.sample_params(seq_index, frame_index, generator=torch.Generator().manual_seed(0))
+        self.read_frame(seq_index, frame_index, params)
+        path = self.size_file(seq_index, frame_index)
+        return FrameSize(path, *self.image_size(path))
+
     # ------------------------------------------------------------------ helpers for the modes
+    @staticmethod
+    def image_size(path: str) -> tuple[int, int]:
+        """(width, height) from the image's header (nothing decoded); a foreign file is a `DataError`."""
+        try:
+            with Image.open(path) as image:
+                return image.size
+        except (UnidentifiedImageError, OSError) as error:
+            raise DataError(f"cannot read image {path}: {error}; replace or remove the file") from error
+
     @staticmethod
     def open_image(path: str) -> Image.Image:
         """The image at ``path``, fully read; a corrupt or foreign file is a `DataError` naming it."""

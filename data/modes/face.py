@@ -1,7 +1,7 @@
 """Faces from landmarks (``--dataset_mode face``), the reference's edge2face input.
 
 Layout: ``<dataroot>/<phase>_keypoints/<seq>/<frame>.txt`` (68 lines ``x,y``, as scripts/face/detect_landmarks.py
-writes them) and ``<phase>_img/<seq>/<frame>.*`` (the real frames, paired by position). The real frames are read
+writes them) and ``<phase>_img/<seq>/<frame>.*`` (the real frames, paired by name). The real frames are read
 at test time too: the Canny edges and the face single-frame G's encoder need them.
 
 Per frame the label is 15 channels in [0, 1] (``--input_nc 15 --label_nc 0``, as the reference's face scripts
@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from .. import face_drawing as draw
-from ..image_folder import DataError, check_paired, make_grouped_dataset, require_folder
+from ..image_folder import DataError, make_grouped_dataset, pair_by_name, require_folder
 from ..transforms import ImageParams, get_img_params, to_index_tensor, to_normalized_tensor, transform_image
 from . import register_mode
 from .base import DatasetMode, Frame
@@ -53,6 +53,8 @@ def to_unit_tensor(img: Image.Image) -> torch.Tensor:
 class FaceMode(DatasetMode):
     """Landmark files in ``<phase>_keypoints/<seq>/``, real frames in ``<phase>_img/<seq>/``."""
 
+    verdict_flags = ("no_dist_map", "no_canny_edge", "random_scale_points", "start_frame")
+
     def __init__(self, opt: argparse.Namespace, need_real_frames: bool = True) -> None:
         super().__init__(opt, need_real_frames)
         if opt.label_nc != 0:
@@ -71,9 +73,10 @@ class FaceMode(DatasetMode):
         keypoints = make_grouped_dataset(self.dir_keypoints, keep=lambda name: name.lower().endswith(".txt"))
         if not keypoints:
             raise DataError(f"no landmark files (*.txt) found in {self.dir_keypoints}. {LANDMARK_HINT}")
-        keypoints = keypoints[: int(min(len(keypoints), opt.max_dataset_size))]
-        self.img_paths = make_grouped_dataset(self.dir_img)[: len(keypoints)]
-        check_paired(keypoints, self.img_paths, self.dir_keypoints, self.dir_img)
+        n_found = len(keypoints)
+        keypoints = keypoints[: int(min(n_found, opt.max_dataset_size))]
+        self.img_paths = pair_by_name(keypoints, make_grouped_dataset(self.dir_img), self.dir_keypoints,
+                                      self.dir_img, check_extra=len(keypoints) == n_found)
         self.sequences = keypoints
 
     @staticmethod
@@ -101,8 +104,7 @@ class FaceMode(DatasetMode):
         """Face crop box of the frame the current item's box is taken from (its first frame in training,
         --start_frame at test time)."""
         anchor = frame_index if self.opt.isTrain else min(self.opt.start_frame, len(self.sequences[seq_index]) - 1)
-        with Image.open(self.img_paths[seq_index][anchor]) as image:
-            size = image.size
+        size = self.image_size(self.img_paths[seq_index][anchor])
         return draw.crop_box(self.load_points(seq_index, anchor), size)
 
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
@@ -111,12 +113,19 @@ class FaceMode(DatasetMode):
         box = self.crop_box(seq_index, frame_index)
         return box[2] - box[0], box[3] - box[1]
 
-    def sample_params(self, seq_index: int, frame_index: int) -> FaceParams:
+    def sample_params(self, seq_index: int, frame_index: int, generator: torch.Generator | None = None) -> FaceParams:
         """The item's transform parameters, drawn from the size of its crop box, and the box itself, which
         every frame of the item is cut to."""
         box = self.crop_box(seq_index, frame_index)
-        params = get_img_params(self.opt, (box[2] - box[0], box[3] - box[1]), self.allow_flip)
+        params = get_img_params(self.opt, (box[2] - box[0], box[3] - box[1]), self.allow_flip, generator)
         return FaceParams(**vars(params), box=box)
+
+    def frame_files(self, seq_index: int, frame_index: int) -> list[str]:
+        """The landmark file and the real frame."""
+        return [self.sequences[seq_index][frame_index], self.img_paths[seq_index][frame_index]]
+
+    def size_file(self, seq_index: int, frame_index: int) -> str:
+        return self.img_paths[seq_index][frame_index]
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """label (15 or 1, H, W) in [0, 1]; real (3, H, W) in [-1, 1]; instance (1, H, W) part ids 0..6."""

@@ -2,7 +2,8 @@
 
 ``<dataroot>/<phase>_A/<seq>/*`` label maps (``--label_nc N``: 8/16-bit ids) or input images
 (``--label_nc 0 --input_nc 1|3``), ``<phase>_B/<seq>/*`` real RGB frames, ``<phase>_inst/<seq>/*`` instance
-maps (with --use_instance).
+maps (with --use_instance). The folders of a sequence, and its frames, pair by NAME (frames by file stem, a
+suffix common to a whole folder ignored: Cityscapes' ``*_gtFine_labelIds.png`` pair with ``*_leftImg8bit.png``).
 """
 from __future__ import annotations
 
@@ -13,19 +14,27 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..image_folder import DataError, check_paired, make_grouped_dataset, require_folder
+from ..image_folder import DataError, make_grouped_dataset, pair_by_name, require_folder
 from ..transforms import ImageParams, to_index_tensor, to_normalized_tensor, transform_image
 from . import register_mode
 from .base import DatasetMode, Frame
 
 SAMPLE_DATA_HINT = "For the embedded sample data run: python scripts/make_sample_dataset.py"
 LABEL_MODES = ("L", "P", "I", "I;16")
+LOSSY_EXTENSIONS = (".jpg", ".jpeg")
+INPUT_MODES = {1: "L", 3: "RGB"}  # --input_nc -> how a continuous input image is read
+
+
+def check_lossless(path: str, what: str) -> None:
+    """Ids must be stored losslessly: JPEG changes most pixels' ids (a smoothed edge is a new class)."""
+    if path.lower().endswith(LOSSY_EXTENSIONS):
+        raise DataError(f"{what} {path} is a JPEG, whose lossy compression changes the ids; re-export it as PNG")
 
 
 @register_mode("folders", aliases=("temporal", "test"))
 class FolderMode(DatasetMode):
     """Label maps or input images in ``<phase>_A/<seq>/``, real frames in ``<phase>_B/<seq>/``, instance maps
-    in ``<phase>_inst/<seq>/`` (with --use_instance), paired by position (the reference's layout)."""
+    in ``<phase>_inst/<seq>/`` (with --use_instance), paired by name (the reference's layout)."""
 
     def __init__(self, opt: argparse.Namespace, need_real_frames: bool = True) -> None:
         super().__init__(opt, need_real_frames)
@@ -38,35 +47,43 @@ class FolderMode(DatasetMode):
         self.A_paths = make_grouped_dataset(self.dir_A)
         if not self.A_paths:
             raise DataError(f"no images found in {self.dir_A}; expected one sub-folder of frames per sequence")
-        limit = opt.max_dataset_size
-        self.A_paths = self.A_paths[: int(min(len(self.A_paths), limit))]
+        n_found = len(self.A_paths)
+        self.A_paths = self.A_paths[: int(min(n_found, opt.max_dataset_size))]
+        complete = len(self.A_paths) == n_found  # with --max_dataset_size the other folders hold more
 
         self.B_paths = None
         if need_real_frames:
             self.dir_B = os.path.join(root, f"{phase}_B")
             needed_by = "training (real frames)" if opt.isTrain else "--use_real_img"
             require_folder(self.dir_B, needed_by, "Provide the real frames or drop the flag.")
-            self.B_paths = make_grouped_dataset(self.dir_B)[: len(self.A_paths)]
-            check_paired(self.A_paths, self.B_paths, self.dir_A, self.dir_B)
+            self.B_paths = pair_by_name(self.A_paths, make_grouped_dataset(self.dir_B), self.dir_A, self.dir_B,
+                                        complete)
 
         self.I_paths = None
         if opt.use_instance:
             self.dir_inst = os.path.join(root, f"{phase}_inst")
             require_folder(self.dir_inst, "--use_instance",
                            "Provide instance maps or drop --use_instance.")
-            self.I_paths = make_grouped_dataset(self.dir_inst)[: len(self.A_paths)]
-            check_paired(self.A_paths, self.I_paths, self.dir_A, self.dir_inst)
+            self.I_paths = pair_by_name(self.A_paths, make_grouped_dataset(self.dir_inst), self.dir_A,
+                                        self.dir_inst, complete)
         self.sequences = self.A_paths
 
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:
-        """Size of a real (or, without real frames, input) frame."""
+        """Size of a real (or, without real frames, input) frame, from its header."""
         paths = self.B_paths if self.B_paths is not None else self.A_paths
-        return self.open_image(paths[seq_index][frame_index]).size
+        return self.image_size(paths[seq_index][frame_index])
+
+    def frame_files(self, seq_index: int, frame_index: int) -> list[str]:
+        """The frame's label or input image, real frame and instance map (those in use)."""
+        groups = (self.A_paths, self.B_paths, self.I_paths)
+        return [paths[seq_index][frame_index] for paths in groups if paths is not None]
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """label (1 or input_nc, H, W); real (3, H, W) in [-1, 1] and instance (1, H, W) ids when available."""
         opt = self.opt
         A_path = self.A_paths[seq_index][frame_index]
+        if self.A_is_label:
+            check_lossless(A_path, "label map")
         A_img = self.open_image(A_path)
         size = A_img.size
         out: dict[str, torch.Tensor] = {}
@@ -76,6 +93,9 @@ class FolderMode(DatasetMode):
                                 "needs single-channel label ids (8-bit PNG). Use --label_nc 0 for RGB input")
             array = np.asarray(A_img)
             top = int(array.max())
+            if int(array.min()) < 0:
+                raise DataError(f"label map {A_path} contains the negative label {int(array.min())}; label ids "
+                                f"are 0 .. --label_nc - 1")
             if top >= opt.label_nc:
                 raise DataError(f"label map {A_path} contains label {top} >= --label_nc {opt.label_nc}; "
                                 f"raise --label_nc to at least {top + 1} or fix the labels")
@@ -83,10 +103,12 @@ class FolderMode(DatasetMode):
                 A_img = A_img.convert("I")
             out["A"] = to_index_tensor(transform_image(A_img, opt, params, Image.NEAREST))
         else:
-            mode = {1: "L", 3: "RGB"}.get(opt.input_nc)
+            mode = INPUT_MODES.get(opt.input_nc)
             if mode is None:
-                raise DataError(f"--input_nc {opt.input_nc} with --label_nc 0 needs 1- or 3-channel images "
-                                f"in {self.dir_A}; other channel counts need a dedicated --dataset_mode")
+                channels = len(A_img.getbands())
+                raise DataError(f"{A_path} is a {channels}-channel {A_img.mode} image but --input_nc is "
+                                f"{opt.input_nc}; --dataset_mode folders reads input images as 1 (grey) or 3 (RGB) "
+                                f"channels: pass --input_nc {3 if channels >= 3 else 1}")
             out["A"] = to_normalized_tensor(transform_image(A_img.convert(mode), opt, params, Image.BICUBIC))
 
         if self.B_paths is not None:
@@ -99,6 +121,7 @@ class FolderMode(DatasetMode):
 
         if self.I_paths is not None:
             I_path = self.I_paths[seq_index][frame_index]
+            check_lossless(I_path, "instance map")
             I_img = self.open_image(I_path)
             if I_img.size != size:
                 raise DataError(f"{I_path} is {I_img.size[0]}x{I_img.size[1]} but {A_path} is "

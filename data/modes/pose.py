@@ -1,6 +1,7 @@
 """Pose-to-body videos (``--dataset_mode pose``): DensePose + OpenPose input, real frames as targets.
 
-Layout (one sub-folder per sequence, paired with the frames by position, as in the reference):
+Layout (one sub-folder per sequence, paired with the frames by name: ``<frame>_IUV.png`` and
+``<frame>_keypoints.json`` go with ``<frame>.*``):
   ``<dataroot>/<phase>_img/<seq>/*``                  real RGB frames (always needed: they name the frames and
                                                       give the size the skeleton is drawn at)
   ``<dataroot>/<phase>_densepose/<seq>/*_IUV.png``    DensePose IUV maps, part index I in the third channel
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..image_folder import DataError, check_paired, is_image_file, make_grouped_dataset, require_folder, sequence_name
+from ..image_folder import DataError, is_image_file, make_grouped_dataset, pair_by_name, require_folder
 from ..pose_drawing import draw_people, read_people
 from ..transforms import ImageParams, to_normalized_tensor, transform_image
 from . import register_mode
@@ -61,6 +62,7 @@ class PoseMode(DatasetMode):
     deterministic_clip_start = True  # the reference starts pose clips at index % range
     allow_flip = False  # mirroring would swap left and right body parts without swapping their labels
     items_per_frame = True  # the reference's pose epoch: one item per frame, sequences drawn by length
+    verdict_flags = ("densepose_only", "openpose_only", "basic_point_only")
 
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
@@ -87,6 +89,7 @@ class PoseMode(DatasetMode):
         self.img_paths = make_grouped_dataset(self.dir_img, is_image_file)
         if not self.img_paths:
             raise DataError(f"no frames found in {self.dir_img}; {LAYOUT_HINT}")
+        self.complete = len(self.img_paths) <= opt.max_dataset_size  # else the other folders hold more
         self.img_paths = self.img_paths[: int(min(len(self.img_paths), opt.max_dataset_size))]
         self.dp_paths = self.op_paths = None
         if not opt.openpose_only:
@@ -100,14 +103,13 @@ class PoseMode(DatasetMode):
         self.sequences = self.img_paths  # frames are named after the real images, as in the reference
 
     def _paired(self, sequences: list[list[str]], folder: str) -> list[list[str]]:
-        """``sequences`` cut to the frame sequences kept, checked to match them folder by folder."""
-        sequences = sequences[: len(self.img_paths)]
-        check_paired(self.img_paths, sequences, self.dir_img, folder)
-        for frames, others in zip(self.img_paths, sequences, strict=True):
-            if sequence_name(frames) != sequence_name(others):
-                raise DataError(f"sequence folders differ: {os.path.dirname(frames[0])} is paired with "
-                                f"{os.path.dirname(others[0])}; give both folders the same sequence names")
-        return sequences
+        """``sequences`` paired with the frame sequences kept, folder by folder and frame by frame, by name."""
+        return pair_by_name(self.img_paths, sequences, self.dir_img, folder, check_extra=self.complete)
+
+    def frame_files(self, seq_index: int, frame_index: int) -> list[str]:
+        """The real frame (always read: it gives the size), its IUV map and its keypoint file (those in use)."""
+        groups = (self.img_paths, self.dp_paths, self.op_paths)
+        return [paths[seq_index][frame_index] for paths in groups if paths is not None]
 
     # ------------------------------------------------------------------ reading
     def frame_size(self, seq_index: int, frame_index: int) -> tuple[int, int]:

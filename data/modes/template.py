@@ -9,6 +9,9 @@ What a mode owns (and nothing else; clip sampling for training and sliding windo
      scaling match across the frame's maps; labels with NEAREST, images with BICUBIC);
   4. the channel count of its label tensor (`label_channels`; the default is 1 class-id channel with
      --label_nc > 0, else --input_nc).
+Validation before training (data/validate.py) reads every frame through `check_frame`, which by default calls
+`read_frame`; override `frame_files` when a frame reads several files (so the cache notices changes to any of
+them) and pair several folders with `data.image_folder.pair_by_name`.
 A mode keeps no state between frames, so loader workers can read any frame in any order.
 
 This example reads ``<dataroot>/<phase>_img/<seq>/*.png`` and makes its own input: the grayscale image
