@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints_dir", default="./checkpoints")
     parser.add_argument("--out", default=None, help="default: results/compare_<name>")
     parser.add_argument("--how_many", type=int, default=300, help="generated test frames per model")
+    parser.add_argument("--continue_runs", action="store_true",
+                        help="extend an earlier comparison of this --name to larger --budgets (its summary grows)")
     args = parser.parse_args(argv)
     args.flags = flags
     if sorted(args.budgets) != args.budgets or min(args.budgets) <= 0:
@@ -146,14 +148,21 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or REPO / "results" / f"compare_{args.name}")
     existing = [Path(args.checkpoints_dir) / f"{args.name}_{m}" for m in MODELS
                 if (Path(args.checkpoints_dir) / f"{args.name}_{m}").exists()]
-    if existing:
-        parser.error(f"{existing[0]} exists: remove the runs of an earlier comparison or choose another --name")
+    if existing and not args.continue_runs:
+        parser.error(f"{existing[0]} exists: remove the runs of an earlier comparison, choose another --name, or "
+                     "pass --continue_runs to extend it")
+    if args.continue_runs and len(existing) != len(MODELS):
+        parser.error(f"--continue_runs: runs {args.name}_{'/'.join(MODELS)} not found in {args.checkpoints_dir}")
     out.mkdir(parents=True, exist_ok=True)
-    summary = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "budgets": []}
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    summary = {"commands": [command], "budgets": []}
+    if args.continue_runs and (out / "summary.json").is_file():
+        summary = json.loads((out / "summary.json").read_text())
+        summary["commands"] = [*summary.get("commands", [summary.pop("command", "")]), command]
     for i, budget in enumerate(args.budgets):
         budget_dir = out / f"{budget:g}min"
         budget_dir.mkdir(exist_ok=True)
-        wall = train_both(args, budget, first=i == 0, out=out)
+        wall = train_both(args, budget, first=i == 0 and not args.continue_runs, out=out)
         reports = test_and_evaluate(args, budget_dir)
         entry = {"budget_cpu_minutes": budget, "models": {}}
         for model, report in reports.items():
