@@ -24,7 +24,14 @@ from tqdm import tqdm
 
 from data import DataError, create_dataloader, create_dataset
 from data.order import ResumableSampler, SeededItems
-from models.checkpoint import CheckpointError, iter_file_path, read_checkpoint, save_checkpoint, training_state_path
+from models.checkpoint import (
+    CheckpointError,
+    iter_file_path,
+    read_checkpoint,
+    save_checkpoint,
+    training_state_path,
+    write_manifest,
+)
 from models.schedule import sequence_length
 from models.single_frame_model import SINGLE_FRAME_MODEL
 from models.single_frame_trainer import SingleFrameTrainer
@@ -89,7 +96,7 @@ def clear_run(opt: argparse.Namespace) -> None:
     """--start_over: remove the run's checkpoints, logs, snapshots and TensorBoard events."""
     folder = os.path.join(opt.checkpoints_dir, opt.name)
     for name in os.listdir(folder):
-        if name.endswith(".pth") or name in ("iter.txt", "loss_log.txt", "opt.txt", "opt.json"):
+        if name.endswith((".pth", "_checkpoint.json")) or name in ("iter.txt", "loss_log.txt", "opt.txt", "opt.json"):
             os.remove(os.path.join(folder, name))
     shutil.rmtree(os.path.join(folder, "web"), ignore_errors=True)
     shutil.rmtree(os.path.join("runs", opt.name), ignore_errors=True)
@@ -127,16 +134,20 @@ class Position:
 
 def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, position: Position,
                n_frames: int) -> None:
-    """The per-network files, then the training state (each to a temporary name, renamed when complete), then
-    the reference's iter.txt. Resuming reads the training state only, so a save interrupted at any point resumes
-    from the last complete one."""
-    trainer.save_networks(label)
+    """The per-network files, then the training state (each to a temporary name, renamed when complete), the
+    reference's iter.txt, and last the save manifest. Resuming reads the training state only, so a save
+    interrupted at any point resumes from the last complete one; test.py checks the network files against the
+    manifest, so it never mixes two iterations' networks silently."""
+    files = trainer.save_networks(label)
     state = trainer.training_state(position.epoch, position.epoch_iter, position.total_steps, n_frames,
                                    options_to_json(opt))
     state["cpu_seconds"] = position.cpu_seconds
-    save_checkpoint(state, training_state_path(opt, label))
+    files.append(training_state_path(opt, label))
+    save_checkpoint(state, files[-1])
     if label == "latest":
         write_text_atomically(iter_file_path(opt), f"{position.epoch},{position.epoch_iter}\n")
+    write_manifest(opt, label, files, {"epoch": position.epoch, "epoch_iter": position.epoch_iter,
+                                       "total_steps": position.total_steps})
 
 
 def restore(trainer: Trainer, opt: argparse.Namespace) -> tuple[Position, str]:

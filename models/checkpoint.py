@@ -9,11 +9,14 @@ code is one `CheckpointError` line naming the file and the fix, with none of tor
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import warnings
 from argparse import Namespace
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -223,3 +226,56 @@ def save_network(network: nn.Module, path: str) -> None:
     """Write ``network.state_dict()`` (tensors moved to CPU) atomically."""
     save_checkpoint({key: value.detach().cpu() for key, value in network.state_dict().items()}, path)
 
+
+
+# ---------------------------------------------------------------------------------------------- save manifests
+# ``<epoch>_checkpoint.json``, written after every file of one save: the iteration and each file's size, mtime
+# and SHA-256. A later save interrupted between its files leaves files that do not match it, which
+# `check_manifest` reports (so a test run never mixes networks of two iterations without a word).
+def manifest_path(opt: Namespace, epoch_label: str | int) -> str:
+    return os.path.join(run_dir(opt), f"{epoch_label}_checkpoint.json")
+
+
+def file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(opt: Namespace, epoch_label: str | int, files: list[str], iteration: dict) -> None:
+    entries = {}
+    for path in files:
+        stat = os.stat(path)
+        entries[os.path.basename(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                           "sha256": file_digest(path)}
+    text = json.dumps({"iteration": iteration, "files": entries}, indent=1) + "\n"
+    write_atomically(manifest_path(opt, epoch_label), lambda temporary: Path(temporary).write_text(text))
+
+
+def check_manifest(opt: Namespace, epoch_label: str | int, files: list[str]) -> None:
+    """CheckpointError when a file of ``files`` differs from the save manifest beside it (an interrupted save
+    mixed two iterations). Unchanged size and mtime are trusted; otherwise the content hash decides, so a copied
+    run folder still passes. Folders without a manifest (published models, older runs) are not checked."""
+    path = manifest_path(opt, epoch_label)
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = json.load(handle)["files"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"cannot read the save manifest {path} ({error}); delete it to load the files "
+                              "as they are") from None
+    for file_path in files:
+        entry = entries.get(os.path.basename(file_path))
+        if entry is None or not os.path.isfile(file_path):
+            continue
+        stat = os.stat(file_path)
+        if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
+            continue
+        if file_digest(file_path) != entry["sha256"]:
+            raise CheckpointError(
+                f"{file_path} is not the file of the last complete save (manifest {path}): a save was interrupted "
+                "and the networks are from different iterations; resume training with --continue_train to rewrite "
+                f"them, or pick another --which_epoch")

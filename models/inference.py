@@ -25,6 +25,7 @@ from data.clip import Clip
 
 from .checkpoint import (
     CheckpointError,
+    check_manifest,
     load_network,
     network_checkpoint_path,
     run_dir,
@@ -123,6 +124,7 @@ def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> Gener
         model = SingleFrameModel(opt) if single_frame else GeneratorModel(opt)
     files = expected_files(opt, model)
     check_files_exist(opt, files)
+    check_manifest(opt, opt.which_epoch, [path for path in files.values() if path.startswith(run_dir(opt))])
     for label, network in model.networks().items():
         load_network(network, files[label], label, mmap=True)
     left_on_meta = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]

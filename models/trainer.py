@@ -271,10 +271,13 @@ class Trainer:
                 dist.broadcast(tensor.data, src=0)
 
     # ------------------------------------------------------------------ checkpoints
-    def save_networks(self, epoch_label: str | int) -> None:
-        """The reference's per-network files ``<epoch>_net_<label>.pth`` (bare state_dicts)."""
+    def save_networks(self, epoch_label: str | int) -> list[str]:
+        """The reference's per-network files ``<epoch>_net_<label>.pth`` (bare state_dicts); returns their paths."""
+        paths = []
         for label, network in self.networks().items():
-            save_network(network, network_checkpoint_path(self.opt, label, epoch_label))
+            paths.append(network_checkpoint_path(self.opt, label, epoch_label))
+            save_network(network, paths[-1])
+        return paths
 
     def training_state(self, epoch: int, epoch_iter: int, total_steps: int, n_frames_total: int,
                        options: dict) -> dict:

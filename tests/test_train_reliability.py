@@ -159,11 +159,17 @@ def test_kill_during_a_checkpoint_save_resumes_with_the_uninterrupted_losses(dat
     assert killed.returncode == -signal.SIGKILL
     state = torch.load(run_dir / "latest_training_state.pth", weights_only=True)
     assert state["total_steps"] == 2  # the first save is complete; the second never landed
+    # the networks on disk are already those of item 4: test.py sees that they are not the last complete save
+    test_cmd = [sys.executable, str(REPO / "test.py"), "--name", "r", "--dataroot", str(dataroot), "--gpu_ids", "-1",
+                "--use_real_img", "--nThreads", "0"]
+    mixed = subprocess.run(test_cmd, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300)
+    assert mixed.returncode == 1 and "not the file of the last complete save" in mixed.stderr, mixed.stderr[-2000:]
     resumed = subprocess.run([sys.executable, str(REPO / "train.py"), *args, "--continue_train"], cwd=tmp_path,
                              env=env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert losses(run_dir) == uninterrupted
     assert not list(run_dir.glob("*.partial*")) and not list(run_dir.glob(".partial*"))  # leftovers removed
+    assert subprocess.run(test_cmd, cwd=tmp_path, env=env(), capture_output=True, timeout=300).returncode == 0
 
 
 def test_non_finite_updates_are_skipped_counted_and_stop_the_run(dataroot, tmp_path, monkeypatch, capsys):
