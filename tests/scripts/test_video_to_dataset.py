@@ -160,3 +160,29 @@ def test_readme_own_video_commands_work_as_printed(tmp_path: Path, monkeypatch: 
     assert load(REPO / "train.py", "train_entry_readme").train(opt, max_steps=1) == 0
     assert load(REPO / "test.py", "test_entry_readme").main([*commands[3][2:], "--nThreads", "0"]) == 0
     assert (tmp_path / "results" / "my_video" / "test_latest" / "index.html").is_file()
+
+
+def test_real_shot_cuts_of_bikes_are_found_and_motion_is_not_a_cut() -> None:
+    """bikes.mp4 is a montage of 6 shots (cuts measured by hand at frames 30, 76, 137, 187, 242; histogram
+    distances 0.22-0.72, motion inside the shots at most 0.12); the old fixed threshold of 0.5 found one."""
+    frames = list(tool.iter_frames(video("bikes.mp4"), 1, None, 256))
+    starts = [indices[0] for indices in tool.split_sequences(frames, "shots", 30)]
+    assert starts == [0, 30, 76, 137, 187, 242]
+    # a slow brightness ramp (every step 0.03) is motion-like, not a cut
+    ramp = [Image.new("RGB", (16, 16), (v, v, v)) for v in range(20, 220, 8)]
+    assert len(tool.split_sequences(ramp, "shots", 30)) == 1
+
+
+def test_test_tail_holds_out_the_end_of_every_shot(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    assert tool.main([video("bikes.mp4"), "--kind", "edges", "--dataroot", str(root), "--size", "256", "--split",
+                      "shots", "--test_tail", "12"]) == 0
+    train = {p.name: len(list(p.iterdir())) for p in (root / "train_A").iterdir()}
+    test = {p.name: len(list(p.iterdir())) for p in (root / "test_A").iterdir()}
+    assert train == {"bikes_000": 18, "bikes_001": 34, "bikes_002": 49, "bikes_003": 38, "bikes_004": 43,
+                     "bikes_005": 8}  # the last shot (8 frames) is too short to give up 12
+    assert test == dict.fromkeys(["bikes_000", "bikes_001", "bikes_002", "bikes_003", "bikes_004"], 12)
+    # the held-out frames are the ones after the training frames of the same shot
+    assert sorted(p.name for p in (root / "test_B" / "bikes_001").iterdir())[0] == "bikes_001_00034.jpg"
+    assert tool.main([video("bikes.mp4"), "--kind", "edges", "--dataroot", str(tmp_path / "e"), "--test_tail",
+                      "2"]) == 1
