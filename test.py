@@ -10,6 +10,7 @@ failed run (bad checkpoint, bad label map, Ctrl-C) leaves no partial results beh
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -57,6 +58,14 @@ def one_line(error: BaseException) -> str:
     return " ".join(text.split())
 
 
+def write_error(error: OSError, opt: Namespace) -> str:
+    """One line for a failed write of the results (a read-only or full --results_dir): the path and the fix."""
+    where = error.filename or opt.results_dir
+    if error.errno == errno.ENOSPC:
+        return f"no space left on the device of {where}; free some space or choose another --results_dir"
+    return f"cannot write {where} ({error.strerror or error}); make it writable or choose another --results_dir"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = TestOptions()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -92,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (DataError, FileNotFoundError, ValueError, NotImplementedError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the partial results were removed (ResultWriter.abort)
+        print(f"error: {write_error(error, opt)}", file=sys.stderr)
         return 1
     print(f"{count} frames in {seconds:.1f} s ({count / max(seconds, 1e-9):.2f} frames/s); results in {results} "
           f"(open {os.path.join(results, 'index.html')})")

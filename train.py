@@ -42,9 +42,9 @@ from options.base_options import options_to_json, save_options
 from options.saved_run import RUN_FLAGS, read_saved_options, shown
 from util.allocator import keep_freed_memory
 from util.atomic import write_text_atomically
-from util.device import select_device
+from util.device import DeviceError, select_device
 
-START_ERRORS = (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError)
+START_ERRORS = (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError, DeviceError)
 RUN_FILES = ("opt.json", "iter.txt", "latest_training_state.pth")
 
 

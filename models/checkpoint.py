@@ -201,7 +201,8 @@ def load_network(network: nn.Module, path: str, label: str | None = None,
 
 def load_network_leniently(network: nn.Module, path: str, label: str) -> str:
     """``--load_pretrain``: load the tensors whose name and shape match, keep the rest; one report line."""
-    saved = read_state_dict(path, "--load_pretrain checkpoint", "point --load_pretrain at a run folder")
+    saved = read_state_dict(path, "--load_pretrain checkpoint",
+                            "re-save it, or point --load_pretrain at another run folder")
     own = network.state_dict()
     usable = {k: v for k, v in saved.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
     network.load_state_dict(usable, strict=False)
@@ -272,8 +273,8 @@ def check_manifest(opt: Namespace, epoch_label: str | int, files: list[str]) -> 
         if entry is None or not os.path.isfile(file_path):
             continue
         stat = os.stat(file_path)
-        if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
-            continue
+        if stat.st_size == 0 or stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
+            continue  # (an empty file is a copy that failed, not a save: reading it says so)
         if file_digest(file_path) != entry["sha256"]:
             raise CheckpointError(
                 f"{file_path} is not the file of the last complete save (manifest {path}): a save was interrupted "

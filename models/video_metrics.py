@@ -89,7 +89,8 @@ def find_weights(given: str | None, file_name: str, what: str) -> Path | None:
     if given:
         path = Path(given)
         if not path.is_file():
-            raise FileNotFoundError(f"{what} weights {path} not found")
+            raise FileNotFoundError(f"{what} weights {path} not found; check the path, or drop the flag to use "
+                                    f"{cached_weights(file_name)} (or skip {what} without it)")
         return path
     cached = cached_weights(file_name)
     return cached if cached.is_file() else None

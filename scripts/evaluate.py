@@ -62,7 +62,8 @@ def find_pairs(results: Path, dataroot: Path, phase: str) -> dict[str, list[tupl
             raise EvaluationError(f"no real frame for {fake}: expected {real_root / sequence / stem}.png/.jpg")
         pairs.setdefault(sequence, []).append((stem, fake, candidates[0]))
     if not pairs:
-        raise EvaluationError(f"no fake_B_*.jpg frames in {results}/<sequence>/")
+        raise EvaluationError(f"no fake_B_*.jpg frames in {results}/<sequence>/; pass the folder test.py printed "
+                              "(results/<name>/<phase>_<which_epoch>)")
     return pairs
 
 

@@ -82,7 +82,7 @@ def iter_frames(source: str, every: int, max_frames: int | None, width: int | No
             finally:
                 capture.release()
     else:
-        raise VideoDatasetError(f"{source} is neither a video file nor a folder of frames")
+        raise VideoDatasetError(f"{source} is neither a video file nor a folder of frames; check the path")
     for count, frame in enumerate(decoded()):
         if max_frames is not None and count >= max_frames:
             return

@@ -7,12 +7,16 @@ import os
 import torch
 
 
+class DeviceError(RuntimeError):
+    """--gpu_ids names GPUs this machine does not have; the message names the flag and the fix."""
+
+
 def select_device(opt: argparse.Namespace) -> torch.device:
     """The device of this process.
 
     ``--gpu_ids -1`` (empty list) means CPU. Under torchrun the process uses the GPU of its LOCAL_RANK
     among --gpu_ids. Without CUDA, the default ``--gpu_ids 0`` falls back to the CPU with one notice line;
-    GPUs asked for explicitly on a machine without CUDA are an error.
+    GPUs asked for explicitly on a machine without CUDA, or beyond the visible ones, are a `DeviceError`.
     """
     if not opt.gpu_ids:
         return torch.device("cpu")
@@ -20,10 +24,12 @@ def select_device(opt: argparse.Namespace) -> torch.device:
         if opt.gpu_ids == [0]:
             print("notice: CUDA is not available; running on the CPU (pass --gpu_ids -1 to silence this)")
             return torch.device("cpu")
-        raise RuntimeError(f"--gpu_ids {','.join(map(str, opt.gpu_ids))} asks for GPUs but CUDA is not available; "
-                           "pass --gpu_ids -1 to run on the CPU")
+        raise DeviceError(f"--gpu_ids {','.join(map(str, opt.gpu_ids))} asks for GPUs but CUDA is not available; "
+                          "pass --gpu_ids -1 to run on the CPU")
     local_rank = int(os.environ.get("LOCAL_RANK", opt.local_rank))
     gpu = opt.gpu_ids[local_rank % len(opt.gpu_ids)]
     if gpu >= torch.cuda.device_count():
-        raise RuntimeError(f"--gpu_ids names GPU {gpu} but only {torch.cuda.device_count()} are visible")
+        count = torch.cuda.device_count()
+        raise DeviceError(f"--gpu_ids names GPU {gpu} but only {count} are visible; pass GPU ids below {count}, "
+                          "or --gpu_ids -1 for the CPU")
     return torch.device("cuda", gpu)

@@ -30,16 +30,18 @@ class DownloadError(RuntimeError):
     """No mirror delivered the file; the one-line message lists what was tried and how to place it by hand.
 
     ``failures`` keeps each URL tried with why it failed, ``offline`` says whether every failure was a
-    connection failure and ``partial`` names the ``.part`` kept for resuming (None when nothing was received),
-    so a script can lay the same facts out over several lines (`failure_report`).
+    connection failure, ``partial`` names the ``.part`` kept for resuming (None when nothing was received) and
+    ``destination`` the file that was wanted, so a script can lay the same facts out over several lines
+    (`failure_report`).
     """
 
     def __init__(self, message: str, failures: Sequence[tuple[str, str]] = (), offline: bool = False,
-                 partial: Path | None = None) -> None:
+                 partial: Path | None = None, destination: Path | None = None) -> None:
         super().__init__(message)
         self.failures = list(failures)
         self.offline = offline
         self.partial = partial
+        self.destination = destination
 
 
 class ChecksumError(DownloadError):
@@ -118,7 +120,8 @@ def download(urls: Sequence[str], destination: str | Path, sha256: str | None = 
         raise DownloadError(_all_failed_message(destination, failures, part),
                             failures=[(url, str(failure)) for url, failure in failures],
                             offline=all(failure.offline for _, failure in failures),
-                            partial=part if part.is_file() and part.stat().st_size else None)
+                            partial=part if part.is_file() and part.stat().st_size else None,
+                            destination=destination)
     _verify(part, destination, sha256, size)
     os.replace(part, destination)
     return destination
@@ -290,7 +293,9 @@ def failure_report(prog: str, error: DownloadError, by_hand: Sequence[str]) -> s
     if not error.failures:  # a DownloadError raised elsewhere: nothing itemised to show
         return "\n".join([f"{prog}: error: {error}", *by_hand])
     hosts = ", ".join(dict.fromkeys(urlsplit(url).netloc for url, _ in error.failures))
-    why = f"this machine cannot reach {hosts} (offline or blocked)" if error.offline else "every source failed"
+    name = error.destination.name if error.destination is not None else "the file"
+    why = (f"this machine cannot reach {hosts} (offline or blocked)" if error.offline else
+           f"no source delivered {name}: pass --url with a working mirror, or fetch it by hand (below)")
     lines = [f"{prog}: error: download failed: {why}; sources tried:"]
     lines += [f"  {url}: {reason}" for url, reason in error.failures]
     if error.partial is not None and error.partial.is_file():

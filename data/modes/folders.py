@@ -55,7 +55,9 @@ class FolderMode(DatasetMode):
         if need_real_frames:
             self.dir_B = os.path.join(root, f"{phase}_B")
             needed_by = "training (real frames)" if opt.isTrain else "--use_real_img"
-            require_folder(self.dir_B, needed_by, "Provide the real frames or drop the flag.")
+            fix = (f"Put the real frames there, one sub-folder per sequence named as in {self.dir_A}."
+                   if opt.isTrain else "Provide the real frames or drop --use_real_img.")
+            require_folder(self.dir_B, needed_by, fix)
             self.B_paths = pair_by_name(self.A_paths, make_grouped_dataset(self.dir_B), self.dir_A, self.dir_B,
                                         complete)
 
@@ -115,8 +117,8 @@ class FolderMode(DatasetMode):
             B_path = self.B_paths[seq_index][frame_index]
             B_img = self.open_image(B_path)
             if B_img.size != size:
-                raise DataError(f"{B_path} is {B_img.size[0]}x{B_img.size[1]} but {A_path} is "
-                                f"{size[0]}x{size[1]}; input and real frames must have the same size")
+                raise DataError(f"{B_path} is {B_img.size[0]}x{B_img.size[1]} but {A_path} is {size[0]}x{size[1]}; "
+                                "input and real frames must have the same size: resize one of them")
             out["B"] = to_normalized_tensor(transform_image(B_img.convert("RGB"), opt, params, Image.BICUBIC))
 
         if self.I_paths is not None:
@@ -125,7 +127,7 @@ class FolderMode(DatasetMode):
             I_img = self.open_image(I_path)
             if I_img.size != size:
                 raise DataError(f"{I_path} is {I_img.size[0]}x{I_img.size[1]} but {A_path} is "
-                                f"{size[0]}x{size[1]}; instance maps must have the size of the label maps")
+                                f"{size[0]}x{size[1]}; instance maps must have the size of the label maps: resize it")
             if I_img.mode not in LABEL_MODES:
                 raise DataError(f"instance map {I_path} has mode {I_img.mode}; expected a single-channel "
                                 "8- or 16-bit PNG of instance ids")
