@@ -139,20 +139,27 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def size_multiple(mode: str, flags: list[str]) -> int:
+def size_multiple(flags: list[str]) -> int:
     """Frame sides must be multiples of this: every spatial scale halves, then G downsamples n_downsample_G times."""
     scales = int(flag_value(flags, "--n_scales_spatial", "1"))
     return 2 ** (scales - 1 + int(flag_value(flags, "--n_downsample_G", "3")))
 
 
-def make_spec(args: argparse.Namespace, config: str, size: tuple[int, int], tmp: str) -> dict:
-    """Everything a worker needs, JSON-serialisable; ``flags`` = the config's flags, the frame width as --loadSize,
-    then --flags."""
+def run_flags(config: str, size: tuple[int, int], extra: str) -> list[str]:
+    """Both sides' model flags: the config's, the frame width as --loadSize, then --flags. UsageError when the frame
+    size does not fit the network."""
     width, height = size
-    flags = [*CONFIGS[config]["flags"], "--loadSize", str(width), *shlex.split(args.flags)]
-    multiple = size_multiple(CONFIGS[config]["mode"], flags)
+    flags = [*CONFIGS[config]["flags"], "--loadSize", str(width), *shlex.split(extra)]
+    multiple = size_multiple(flags)
     if width % multiple or height % multiple:
         raise UsageError(f"--sizes {width}x{height}: {config} needs both sides to be multiples of {multiple}")
+    return flags
+
+
+def make_spec(args: argparse.Namespace, config: str, size: tuple[int, int], tmp: str) -> dict:
+    """Everything a worker needs, JSON-serialisable."""
+    width, height = size
+    flags = run_flags(config, size, args.flags)
     n_frames_g = int(flag_value(flags, "--n_frames_G", "3"))
     return {
         "config": config, "mode": CONFIGS[config]["mode"], "width": width, "height": height, "flags": flags,
@@ -357,6 +364,8 @@ def check_checkout(path: str | None) -> Path:
         raise UsageError("--nvidia_dir is required: a checkout of github.com/NVIDIA/vid2vid (the reference data used "
                          "commit 2e6d137); or pass --self_check to compare our code with itself")
     folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise UsageError(f"--nvidia_dir {path} does not exist; pass the folder of a clone of github.com/NVIDIA/vid2vid")
     missing = [name for name in REFERENCE_FILES if not (folder / name).is_file()]
     if missing:
         raise UsageError(f"--nvidia_dir {path} is not a vid2vid checkout (no {missing[0]}); pass the folder of a "
@@ -389,6 +398,7 @@ def import_reference(spec: dict) -> dict:
     import fractions
 
     folder = check_checkout(spec["nvidia_dir"])
+    sys.dont_write_bytecode = True  # no __pycache__ in their checkout
     fractions.gcd = math.gcd  # P5
     if spec["device"] == "cpu":
         install_cpu_shims()
@@ -954,7 +964,10 @@ def check_args(args: argparse.Namespace) -> list[tuple[str, tuple[int, int]]]:
     if args.repeats < 1 or args.threads < 1:
         raise UsageError("--repeats and --threads must be at least 1")
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
-    return [(c, s) for c in configs for s in (sizes or [CONFIGS[c]["size"]])]
+    runs = [(c, s) for c in configs for s in (sizes or [CONFIGS[c]["size"]])]
+    for config, size in runs:
+        run_flags(config, size, args.flags)
+    return runs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -963,7 +976,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self_check", action="store_true", help="our code on both sides (tests the harness)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma list of {', '.join(CONFIGS)}")
     parser.add_argument("--sizes", default="", help="comma list of WxH frame sizes (default: each config's own)")
-    parser.add_argument("--flags", default="", help="extra options for both sides, e.g. \"--ngf 8 --n_blocks 2\"")
+    parser.add_argument("--flags", default="", help="extra model options for both sides, e.g. \"--ngf 8 --n_blocks 2\" "
+                        "(a single option: --flags=--no_flow)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"], help="autocast dtype")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (and OMP/MKL) of both sides")
