@@ -187,8 +187,9 @@ class StopSignals:
 
     Under torchrun every rank stops at the same step: the request is combined over ranks after each step."""
 
-    def __init__(self, distributed: DistributedContext) -> None:
+    def __init__(self, distributed: DistributedContext, device: torch.device) -> None:
         self.distributed = distributed
+        self.device = device  # NCCL reduces tensors on the process's GPU only
         self.received: int | None = None
         self.previous: dict[int, object] = {}
 
@@ -215,7 +216,7 @@ class StopSignals:
         """The signal to stop for, when this or any other rank received one (else None)."""
         if not self.distributed.enabled:
             return self.received
-        flag = torch.tensor([float(self.received or 0)])
+        flag = torch.tensor([float(self.received or 0)], device=self.device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return int(flag.item()) or None
 
@@ -276,7 +277,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     logger.message(f"{len(base_dataset)} training items per epoch from {len(base_dataset.mode.sequences)} "
                    f"sequences, {distributed.world_size} process(es) on {device}")
     try:
-        with StopSignals(distributed) as signals:
+        with StopSignals(distributed, device) as signals:
             code = Loop(opt, trainer, base_dataset, logger, distributed, signals).run(position, max_steps)
     except OSError as error:
         print(f"error: {file_system_error(error, opt)}", file=sys.stderr)
