@@ -2,7 +2,8 @@
 
     python bench/compare_reference.py --nvidia_dir PATH [--configs label2city_1024_g1,label2city_2048,label2city_256_g1]
         [--sizes WxH,...] [--flags "--ngf 8 ..."] [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--threads 2]
-        [--repeats 5] [--allocator keep|default] [--isolation auto|workers|fresh] [--no_vgg] [--json PATH]
+        [--repeats 5] [--allocator keep|default] [--isolation auto|workers|fresh] [--no_vgg] [--channels_last]
+        [--json PATH]
     python bench/compare_reference.py --self_check ...   # our code on both sides: checks the harness itself
 
 ``--nvidia_dir`` is a checkout of github.com/NVIDIA/vid2vid that YOU provide (the reference data was made at commit
@@ -43,7 +44,12 @@ OMP/MKL_NUM_THREADS, the glibc allocator setting (``util/allocator.py`` ``keep_f
 train.py apply, for BOTH with ``--allocator keep``, for NEITHER with ``--allocator default``, the setting of the
 reference's own timing files), autocast (fp32, or bf16/fp16 autocast around each side's forward work; training:
 fp32 or bf16, since their fp16 path needs apex), ``torch.backends.cudnn.benchmark`` (their model turns it on; set to
-the same value in both processes), the device.
+the same value in both processes), the device, and with ``--channels_last`` the memory layout (every network of
+both sides converted to channels-last after its weights are loaded).
+
+On a GPU one command gives inference frames/s at 1024x512 and 2048x1024, the training step's throughput and each
+side's peak memory: ``python bench/compare_reference.py --nvidia_dir PATH --device cuda`` (add ``--dtype bf16`` or,
+inference only, ``--dtype fp16`` for mixed precision).
 
 Alternation and isolation. Each side runs in its OWN process (``--worker``): the two codebases both have top-level
 packages named models/options/util/data, and per-process peak memory (RSS on CPU, ``torch.cuda.max_memory_allocated``
@@ -166,6 +172,7 @@ def make_spec(args: argparse.Namespace, config: str, size: tuple[int, int], tmp:
         "n_frames": int(flag_value(flags, "--n_frames_total", "6")) + n_frames_g - 1, "n_frames_G": n_frames_g,
         "device": args.device, "dtype": args.dtype, "threads": args.threads, "allocator": args.allocator,
         "cudnn_benchmark": not args.no_cudnn_benchmark, "seed": args.seed, "no_vgg": args.no_vgg,
+        "channels_last": args.channels_last,
         "nvidia_dir": args.nvidia_dir, "checkpoints_dir": os.path.join(tmp, "checkpoints"),
         "vgg_path": os.path.join(tmp, "vgg19_random.pth"), "tmp": tmp,
     }
@@ -663,11 +670,20 @@ class InProcessSession:
 
 
 # ---------------------------------------------------------------------------------------------- worker processes
-def load_allocator_module():  # noqa: ANN201 - the module util/allocator.py, loaded by path (no package imports)
-    spec = importlib.util.spec_from_file_location("_compare_allocator", REPO_ROOT / "util" / "allocator.py")
+def load_by_path(name: str, relative: str):  # noqa: ANN201 - a module of this repository, loaded by its path
+    """Our module at ``relative`` without putting the repository on sys.path (their packages share our names)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relative)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_allocator_module():  # noqa: ANN201 - util/allocator.py
+    return load_by_path("_compare_allocator", "util/allocator.py")
+
+
+def load_bench_common():  # noqa: ANN201 - bench/common.py (torch and the standard library only)
+    return load_by_path("_compare_bench_common", "bench/common.py")
 
 
 def setup_process(spec: dict) -> None:
@@ -695,6 +711,16 @@ def protocol_channel():  # noqa: ANN201 - a text file on the original stdout
     return channel
 
 
+def to_channels_last(runner: Runner) -> None:
+    """Every network a runner holds (its nn.Module attributes, and a trainer's networks) in the channels-last
+    layout."""
+    modules = [v for v in vars(runner).values() if isinstance(v, torch.nn.Module)]
+    trainer = getattr(runner, "trainer", None)
+    modules += list(trainer.networks().values()) if trainer is not None else []
+    for module in modules:
+        module.to(memory_format=torch.channels_last)
+
+
 def worker_main(side: str, spec_path: str, write: bool) -> int:
     spec = json.loads(Path(spec_path).read_text())
     channel = protocol_channel()
@@ -704,6 +730,8 @@ def worker_main(side: str, spec_path: str, write: bool) -> int:
         print(json.dumps({"written": True}), file=channel)
         return 0
     runner = RUNNERS[(side, spec["mode"])](spec)
+    if spec.get("channels_last"):
+        to_channels_last(runner)
     torch.backends.cudnn.benchmark = spec["cudnn_benchmark"]  # after their initialize, which sets it
     device = device_of(spec)
     print(json.dumps({"ready": True, "rss_gib": peak_rss_gib()}), file=channel)
@@ -889,8 +917,9 @@ def seconds_text(stats: dict[str, float]) -> str:
 
 
 TABLE_HEADER = ("| config | frame | mode | device | dtype | ours s/frame median (min-max) | theirs s/frame median "
-                "(min-max) | ours/theirs per pair median (min-max) | pairs | max abs diff (first call) | "
-                "loss max rel diff | grad max rel diff | parity | peak GiB ours / theirs |")
+                "(min-max) | frames/s ours / theirs | ours/theirs per pair median (min-max) | pairs | "
+                "max abs diff (first call) | loss max rel diff | grad max rel diff | parity | "
+                "peak GiB ours / theirs |")
 
 
 def format_row(row: dict) -> str:
@@ -899,6 +928,7 @@ def format_row(row: dict) -> str:
     grads = "-" if row["grad_max_rel_diff"] is None else f"{row['grad_max_rel_diff']:.1e}"
     return (f"| {row['config']} | {row['frame']} | {row['mode']} | {row['device']} | {row['dtype']} | "
             f"{seconds_text(row['ours']['per_frame_s'])} | {seconds_text(row['theirs']['per_frame_s'])} | "
+            f"{1 / row['ours']['per_frame_s']['median']:.3g} / {1 / row['theirs']['per_frame_s']['median']:.3g} | "
             f"{ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f}) | {row['pairs']} | "
             f"{row['max_abs_diff']:.2e} | {loss} | {grads} | {row['parity']} | "
             f"{row['ours']['peak_gib']:.2f} / {row['theirs']['peak_gib']:.2f} |")
@@ -941,8 +971,10 @@ def compare_config(args: argparse.Namespace, config: str, size: tuple[int, int])
 
 def settings_line(args: argparse.Namespace) -> str:
     versus = "our code vs our code (--self_check)" if args.self_check else f"ours vs NVIDIA's ({args.nvidia_dir})"
-    return (f"{versus}; torch {torch.__version__}, device {args.device}, {args.threads} threads, allocator "
-            f"{args.allocator} (both), cudnn.benchmark {not args.no_cudnn_benchmark} (both), {args.repeats} "
+    layout = ", channels_last (both)" if args.channels_last else ""
+    return (f"{versus}; {load_bench_common().machine_line(args.device, args.threads)}; device {args.device}, "
+            f"{args.threads} threads, allocator {args.allocator} (both), cudnn.benchmark "
+            f"{not args.no_cudnn_benchmark} (both){layout}, {args.repeats} "
             f"alternating pairs after a warm-up per process, flags {args.flags or '-'}; load average "
             + " / ".join(f"{x:.1f}" for x in os.getloadavg()))
 
@@ -989,6 +1021,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "auto: workers for inference, fresh for training")
     parser.add_argument("--no_vgg", action="store_true", help="training: no VGG loss on either side")
     parser.add_argument("--no_cudnn_benchmark", action="store_true", help="cudnn.benchmark off on both sides")
+    parser.add_argument("--channels_last", action="store_true", help="both sides' networks in channels-last layout")
     parser.add_argument("--seed", type=int, default=1234, help="seed of NVIDIA's weight initialisation")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="fp32 max abs frame difference allowed")
     parser.add_argument("--grad_tolerance", type=float, default=1e-3,

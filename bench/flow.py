@@ -5,6 +5,7 @@ Usage:
     python bench/flow.py flownet2 [--device cpu|cuda] [--threads 2] [--height 128 --width 256 --pairs 6]
     python bench/flow.py backends [--device cpu|cuda] [--threads 2] [--repeats 3]
     python bench/flow.py epe [--threads 2]
+  (timing commands also take --no_peak and --peak_quick)
 
 ``correlation`` compares the implementations of ``models.flownet2.ops.correlation`` on FlowNetC's conv3
 features (256 channels at 1/8 of the frame size): ``banded`` (default: tiled matrix products, one step per dy),
@@ -23,6 +24,13 @@ interpreter, torch and weights included) plus its growth during the calls. ``epe
 dataset (256x128, 3 + 2 sequences of 24 frames) to a temporary folder and reports the mean end-point error of
 dis on every pair and of the zero flow; flownet2 and raft with random weights on a few pairs only to exercise the
 path (their figures say nothing about the real weights); ``--real_weights`` loads the real ones instead.
+
+Utilisation: ``correlation``, ``flownet2`` and ``backends`` first measure this machine's peak in a fresh process
+(``bench/peak.py``, same --threads and --device; ``--no_peak`` skips it) and report FLOPs with the achieved
+fraction of the fp32 matmul peak: FlowNet2's and RAFT's FLOPs counted by ``torch.utils.flop_counter`` over one
+extra untimed call (convolutions and matmuls, the banded correlation's matrix products included), the
+correlation's as 2 x 441 displacements x 256 channels x (H/8)(W/8). DIS (OpenCV) is not counted. On CUDA calls are
+timed with CUDA events after a synchronize (bench/common.py).
 """
 from __future__ import annotations
 
@@ -32,13 +40,14 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from bench import common  # noqa: E402
+from bench.peak import format_percent, fraction, measure_peaks_in_child, summary_line  # noqa: E402
 
 VARIANTS = (("banded", 1), ("shifts", 1), ("shifts", 441))  # (method, chunk_size)
 # Frame sizes (H, W); the correlation runs on (H/8, W/8) features with 256 channels.
@@ -47,8 +56,34 @@ MAX_ESTIMATED_BYTES = 8 * 2**30  # do not push a shared machine into swap / the 
 
 
 def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    common.synchronize(device)
+
+
+def measure_peaks(args: argparse.Namespace) -> dict | None:
+    """This machine's peaks for the utilisation columns (None with --no_peak), printed once."""
+    if args.no_peak:
+        return None
+    peaks = measure_peaks_in_child(args.threads, quick=args.peak_quick, device=args.device)
+    print(summary_line(peaks), flush=True)
+    return peaks
+
+
+def utilisation(flops: float | None, seconds: float, peaks: dict | None) -> str:
+    """'<GFLOPs> GFLOPs, <GFLOP/s>, <x>% of the fp32 matmul peak', or '-' for uncounted work."""
+    if not flops:
+        return "-"
+    achieved = flops / seconds / 1e9
+    share = fraction(achieved, peaks["matmul_fp32"]["gflops"]) if peaks else None
+    return f"{flops / 1e9:.1f} GFLOPs, {achieved:.0f} GFLOP/s, {format_percent(share)} of fp32 matmul peak"
+
+
+def counted_flops(call) -> int:  # noqa: ANN001 - a no-argument callable
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        call()
+    return counter.get_total_flops()
 
 
 def run_correlation_variant(method: str, chunk_size: int, height: int, width: int, device: torch.device,
@@ -72,20 +107,19 @@ def run_correlation_variant(method: str, chunk_size: int, height: int, width: in
             peak = torch.cuda.max_memory_allocated(device) - base
         else:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            correlation(features_1, features_2, method=method, chunk_size=chunk_size)
-            _synchronize(device)
-            times.append(time.perf_counter() - start)
+        times = [common.timed(lambda: correlation(features_1, features_2, method=method, chunk_size=chunk_size),
+                              device)[0] for _ in range(repeats)]
     output_bytes = 441 * (height // 8) * (width // 8) * 4
     return {"method": method, "chunk_size": chunk_size, "frame": f"{height}x{width}",
-            "seconds": statistics.median(times), "peak_extra_MiB": peak / 2**20, "output_MiB": output_bytes / 2**20}
+            "seconds": statistics.median(times), "peak_extra_MiB": peak / 2**20, "output_MiB": output_bytes / 2**20,
+            "flops": 2 * 441 * 256 * (height // 8) * (width // 8)}
 
 
 def bench_correlation(args: argparse.Namespace) -> None:
+    print(common.machine_line(args.device, args.threads))
+    peaks = measure_peaks(args)
     print(f"correlation, 256-channel features at 1/8 of the frame, device {args.device}, threads {args.threads}")
-    print(f"{'frame':>10} {'variant':>12} {'time (s)':>10} {'peak extra (MiB)':>17} {'output (MiB)':>13}")
+    print(f"{'frame':>10} {'variant':>12} {'time (s)':>10} {'peak extra (MiB)':>17} {'output (MiB)':>13}  utilisation")
     for height, width in FRAME_SIZES:
         for method, chunk_size in VARIANTS:
             variant = method if method == "banded" else f"{method}/{chunk_size}"
@@ -104,16 +138,20 @@ def bench_correlation(args: argparse.Namespace) -> None:
                 continue
             row = json.loads(result.stdout.strip().splitlines()[-1])
             print(f"{row['frame']:>10} {variant:>12} {row['seconds']:>10.4f} {row['peak_extra_MiB']:>17.1f} "
-                  f"{row['output_MiB']:>13.1f}")
+                  f"{row['output_MiB']:>13.1f}  {utilisation(row['flops'], row['seconds'], peaks)}")
 
 
 def bench_flownet2(args: argparse.Namespace) -> None:
     from models.flow import FlowNet2Estimator
     from models.flownet2 import FlowNet2
 
-    device = torch.device(args.device)
+    device = common.configure(args.device, not args.no_cudnn_benchmark)
+    print(common.machine_line(args.device, args.threads))
+    peaks = measure_peaks(args)
     torch.manual_seed(0)
     estimator = FlowNet2Estimator(FlowNet2(correlation_method=args.method).to(device))
+    if args.channels_last:
+        common.channels_last(estimator)
     frames = torch.rand(args.pairs + 1, 1, 3, args.height, args.width).to(device) * 2 - 1
 
     def one_step() -> None:
@@ -125,17 +163,16 @@ def bench_flownet2(args: argparse.Namespace) -> None:
             estimator(sequence[:, 1:], sequence[:, :-1])  # flow of every frame to its predecessor
         _synchronize(device)
 
+    flops = counted_flops(one_step)
     one_step()  # warm-up
-    runs = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        one_step()
-        runs.append(time.perf_counter() - start)
+    common.reset_peak_memory(device)
+    runs = [common.timed(one_step, device)[0] for _ in range(args.repeats)]
     median = statistics.median(runs)
     calls = f"{args.pairs} calls of 1 pair" if args.one_pair_per_call else f"1 call of {args.pairs} pairs"
     print(f"FlowNet2 via vid2vid wrapper, {args.width}x{args.height}, device {args.device}, threads {args.threads}, "
           f"correlation {args.method}, {calls}: median {median:.3f} s ({median / args.pairs:.3f} s/pair), "
-          f"min {min(runs):.3f} s; runs {[round(r, 3) for r in runs]}")
+          f"min {min(runs):.3f} s; runs {[round(r, 3) for r in runs]}; {common.memory_kind(device)} "
+          f"{common.peak_memory_gib(device):.2f} GiB; {utilisation(flops, median, peaks)}")
 
 
 BACKEND_SIZES = ((128, 256), (512, 1024))  # (H, W)
@@ -165,28 +202,29 @@ def run_backend(name: str, height: int, width: int, device: torch.device, repeat
     coarse = torch.rand(2, 3, height // 16, width // 16, generator=generator) * 2 - 1
     frames = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic").clamp(-1, 1).to(device)
     current, previous = frames[:1], frames[1:]
+    flops = 0 if name == "dis" else counted_flops(lambda: estimator(current, previous))
     _synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    times = []
-    for _ in range(repeats + 1):  # the first call is the warm-up
-        start = time.perf_counter()
-        estimator(current, previous)
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
+    times = [common.timed(lambda: estimator(current, previous), device)[0]
+             for _ in range(repeats + 1)]  # the first call is the warm-up
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     row = {"backend": name, "frame": f"{width}x{height}", "seconds": statistics.median(times[1:]),
-           "warmup_seconds": times[0], "peak_rss_MiB": peak / 2**20, "rss_growth_MiB": (peak - before) / 2**20}
+           "warmup_seconds": times[0], "peak_rss_MiB": peak / 2**20, "rss_growth_MiB": (peak - before) / 2**20,
+           "flops": flops}
     if device.type == "cuda":
         row["cuda_peak_MiB"] = torch.cuda.max_memory_allocated(device) / 2**20
     return row
 
 
 def bench_backends(args: argparse.Namespace) -> None:
+    print(common.machine_line(args.device, args.threads))
+    peaks = measure_peaks(args)
     print(f"one frame pair per call via models.flow, device {args.device}, threads {args.threads}, "
           f"median of {args.repeats} after 1 warm-up, fresh process each")
-    print(f"{'backend':>9} {'frame':>9} {'s/pair':>8} {'warm-up s':>10} {'peak RSS MiB':>13} {'RSS growth MiB':>15}")
+    print(f"{'backend':>9} {'frame':>9} {'s/pair':>8} {'warm-up s':>10} {'peak RSS MiB':>13} {'RSS growth MiB':>15}"
+          "  utilisation")
     for height, width in BACKEND_SIZES:
         for name in ("flownet2", "raft", "dis"):
             command = [sys.executable, __file__, "_backend_worker", "--backend", name, "--device", args.device,
@@ -199,7 +237,8 @@ def bench_backends(args: argparse.Namespace) -> None:
                 continue
             row = json.loads(result.stdout.strip().splitlines()[-1])
             print(f"{row['backend']:>9} {row['frame']:>9} {row['seconds']:>8.3f} {row['warmup_seconds']:>10.3f} "
-                  f"{row['peak_rss_MiB']:>13.0f} {row['rss_growth_MiB']:>15.0f}")
+                  f"{row['peak_rss_MiB']:>13.0f} {row['rss_growth_MiB']:>15.0f}"
+                  f"  {utilisation(row['flops'], row['seconds'], peaks)}")
 
 
 def bench_epe(args: argparse.Namespace) -> None:
@@ -236,8 +275,10 @@ def main() -> None:
     parser.add_argument("what", choices=("correlation", "flownet2", "backends", "epe", "_correlation_worker",
                                          "_backend_worker"))
     parser.add_argument("--backend", default="dis", help="flow backend (_backend_worker)")
-    parser.add_argument("--device", default="cpu")
+    common.add_device_arguments(parser)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no_peak", action="store_true", help="skip the peak measurement (no utilisation)")
+    parser.add_argument("--peak_quick", action="store_true", help="measure the peaks on bench/peak.py's --quick sizes")
     parser.add_argument("--method", default="banded", help="correlation method: banded or shifts")
     parser.add_argument("--chunk", type=int, default=1, help="correlation displacements per step (shifts)")
     parser.add_argument("--height", type=int, default=128)
@@ -249,6 +290,9 @@ def main() -> None:
                         help="epe: evaluate flownet2 and raft with their real weights (all test pairs)")
     parser.add_argument("--flownet_checkpoint", default="", help="epe --real_weights: FlowNet2 checkpoint")
     args = parser.parse_args()
+    problem = common.check_device(args.device)
+    if problem:
+        parser.error(problem)
     torch.set_num_threads(args.threads)
     if args.what == "correlation":
         bench_correlation(args)

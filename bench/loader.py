@@ -1,7 +1,8 @@
 """Data-loader throughput per --nThreads against the frames a training step consumes.
 
     nice python bench/loader.py [--dataroot datasets/Cityscapes/] [--nThreads 0,1,2] [--items 12] [--steps 3]
-                                [--loop_items 4] [--epoch 1] [--threads 2] [--json PATH] [-- train.py flags]
+                                [--loop_items 4] [--epoch 1] [--threads 2] [--device cpu|cuda] [--no_peak]
+                                [--peak_quick] [--json PATH] [-- train.py flags]
 
 Flags: the Makefile's demo model (DEMO_FLAGS: ``--label_nc 35 --loadSize 256 --use_instance --fg
 --n_downsample_G 2 --ngf 32 --n_blocks 4 --num_D 1 --ndf 32 --no_vgg --flow_net dis --max_frames_per_gpu 3
@@ -28,6 +29,11 @@ The step, once (nThreads changes only the loader): ``Trainer(opt, cpu).train_ite
 Frames are generated frames, batch x (T - n_frames_G + 1) per item (6 of the 8 frames read with the defaults),
 the unit of train.py's frames/s. "loader/step" = loader frames/s / step frames/s: > 1 means the loader alone
 delivers faster than a step consumes; the loop column shows what happens when they run together.
+Utilisation: before anything else the machine's peak is measured in a fresh process (``bench/peak.py``, same
+--threads and --device; ``--no_peak`` skips it); the warm-up step runs under ``torch.utils.flop_counter`` and the
+step's FLOPs per step / per frame and the achieved fraction of the fp32 matmul peak are printed. ``--device cuda``
+trains on the first GPU (``--gpu_ids 0``; the loader stays on the CPU, as in train.py), steps timed with CUDA
+events after a synchronize.
 With the defaults the run takes about 1-3 minutes on a 2-core CPU.
 """
 from __future__ import annotations
@@ -47,19 +53,13 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from bench import common  # noqa: E402
+from bench.peak import format_percent, fractions, measure_peaks_in_child, summary_line  # noqa: E402
 
 DEMO_FLAGS = ["--label_nc", "35", "--loadSize", "256", "--use_instance", "--fg", "--n_downsample_G", "2",
               "--ngf", "32", "--n_blocks", "4", "--num_D", "1", "--ndf", "32", "--no_vgg", "--flow_net", "dis",
               "--max_frames_per_gpu", "3", "--n_frames_total", "6", "--gpu_ids", "-1"]
 DEFAULT_DATAROOT = REPO_ROOT / "datasets" / "Cityscapes"
-
-
-def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
-    """(this script's arguments, extra train.py flags after '--')."""
-    if "--" not in argv:
-        return argv, []
-    cut = argv.index("--")
-    return argv[:cut], argv[cut + 1:]
 
 
 def parse_options(dataroot: str, checkpoints_dir: str, extra: list[str]) -> argparse.Namespace:
@@ -125,16 +125,24 @@ def time_loader(opt: argparse.Namespace, dataset, items: int, epoch: int) -> dic
             "loader_items_per_s": len(timed) / seconds}
 
 
-def time_steps(trainer, batch, steps: int) -> dict:
-    """One warm-up ``train_item`` then ``steps`` timed ones on the same batch."""
+def time_steps(trainer, batch, steps: int, peaks: dict | None = None) -> dict:
+    """One warm-up ``train_item`` (its FLOPs counted) then ``steps`` timed ones on the same batch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
     times = []
-    for _ in range(steps + 1):
-        start = time.perf_counter()
-        result = trainer.train_item(batch)
-        times.append(time.perf_counter() - start)
+    for step in range(steps + 1):
+        with counter if step == 0 else contextlib.nullcontext():
+            seconds, result = common.timed(lambda: trainer.train_item(batch), trainer.device)
+        times.append(seconds)
     median = statistics.median(times[1:])
+    flops = counter.get_total_flops()
+    achieved = flops / median / 1e9
     return {"warmup_s": times[0], "runs_s": times[1:], "median_s": median, "frames_per_step": result["frames"],
-            "step_frames_per_s": result["frames"] / median}
+            "step_frames_per_s": result["frames"] / median, "flops_per_step": flops,
+            "flops_per_frame": flops / max(result["frames"], 1), "achieved_gflops": achieved,
+            "peak_fractions": fractions(achieved, peaks, dtype="bf16" if trainer.opt.bf16 else
+                                        "fp16" if trainer.opt.fp16 else "fp32")}
 
 
 def time_loop(opt: argparse.Namespace, trainer, dataset, items: int, first_epoch: int) -> dict:
@@ -171,21 +179,25 @@ def parse_list(text: str) -> list[int]:
     return values
 
 
-def run(args: argparse.Namespace, extra: list[str], dataroot: str) -> dict:
+def run(args: argparse.Namespace, extra: list[str], dataroot: str, peaks: dict | None = None) -> dict:
     from data import create_dataset
     from data.order import SeededItems
     from models.schedule import sequence_length
     from models.trainer import Trainer
 
     with tempfile.TemporaryDirectory(prefix="bench_loader_ckpt_") as checkpoints_dir:
-        opt = parse_options(dataroot, checkpoints_dir, extra)
+        gpu = ["--gpu_ids", "0"] if args.device == "cuda" else []
+        opt = parse_options(dataroot, checkpoints_dir, gpu + extra)
         base = create_dataset(opt)
         n_frames = sequence_length(opt.n_frames_total, base.seq_len_max, opt.n_frames_G, args.epoch, opt.niter_step)
         epoch_data = base if n_frames == opt.n_frames_total else create_dataset(opt, n_frames)
         dataset = SeededItems(epoch_data, opt.seed)  # train.py's
         wanted = (max(1, max(args.nThreads)) + args.items) * opt.batchSize
         long_dataset = SeededItems(RepeatedItems(epoch_data, max(wanted, len(epoch_data))), opt.seed)
-        trainer = Trainer(opt, torch.device("cpu"))
+        trainer = Trainer(opt, common.configure(args.device, not args.no_cudnn_benchmark))
+        if args.channels_last:
+            for network in trainer.networks().values():
+                common.channels_last(network)
         trainer.set_epoch(args.epoch)
         rows = []
         for n_threads in args.nThreads:
@@ -194,9 +206,12 @@ def run(args: argparse.Namespace, extra: list[str], dataroot: str) -> dict:
                   f"batches, start-up {row['startup_s']:.3f} s", flush=True)
             rows.append(row)
         batch = next(iter(epoch_loader(with_workers(opt, 0), dataset, args.epoch)))
-        step = time_steps(trainer, batch, args.steps)
-        print(f"step: {step['median_s']:.2f} s for {step['frames_per_step']} frames (runs "
-              f"{', '.join(f'{t:.2f}' for t in step['runs_s'])}; warm-up {step['warmup_s']:.2f})", flush=True)
+        step = time_steps(trainer, batch, args.steps, peaks)
+        shares = ", ".join(f"{format_percent(v)} of {k} peak" for k, v in step["peak_fractions"].items())
+        print(f"step: {step['median_s']:.3g} s for {step['frames_per_step']} frames (runs "
+              f"{', '.join(f'{t:.3g}' for t in step['runs_s'])}; warm-up {step['warmup_s']:.3g}); "
+              f"{step['flops_per_step'] / 1e9:.1f} GFLOPs/step ({step['flops_per_frame'] / 1e9:.1f}/frame), "
+              f"{step['achieved_gflops']:.1f} GFLOP/s" + (f" = {shares}" if shares else ""), flush=True)
         for row in rows:
             row["ratio"] = row["loader_frames_per_s"] / step["step_frames_per_s"]
             if args.loop_items > 0:
@@ -210,7 +225,7 @@ def run(args: argparse.Namespace, extra: list[str], dataroot: str) -> dict:
 
 
 def main() -> int:
-    own, extra = split_argv(sys.argv[1:])
+    own, extra = common.split_argv(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataroot", default=str(DEFAULT_DATAROOT),
                         help="dataset (default: the sample dataset; written to a temp folder when absent)")
@@ -221,14 +236,24 @@ def main() -> int:
                         help="items of train.py's loader + step loop per nThreads value (0: skip)")
     parser.add_argument("--epoch", type=int, default=1, help="epoch whose clip length and item seeds are used")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the main process")
+    common.add_device_arguments(parser)
+    parser.add_argument("--no_peak", action="store_true", help="skip the peak measurement (no utilisation)")
+    parser.add_argument("--peak_quick", action="store_true", help="measure the peaks on bench/peak.py's --quick sizes")
     parser.add_argument("--json", default="", help="also write the result as JSON to PATH")
     args = parser.parse_args(own)
+    problem = common.check_device(args.device, ["fp16"] if "--fp16" in extra else ["fp32"])
+    if problem:
+        parser.error(problem)
     try:
         args.nThreads = parse_list(args.nThreads)
     except ValueError:
         parser.error(f"--nThreads {args.nThreads}: give comma-separated worker counts >= 0, e.g. 0,1,2")
     if args.items < 1 or args.steps < 1 or args.loop_items < 0 or args.epoch < 1 or args.threads < 1:
         parser.error("--items, --steps, --epoch and --threads must be >= 1, --loop_items >= 0")
+    print(common.machine_line(args.device, args.threads), flush=True)
+    peaks = None if args.no_peak else measure_peaks_in_child(args.threads, quick=args.peak_quick, device=args.device)
+    if peaks:
+        print(summary_line(peaks), flush=True)
     torch.set_num_threads(args.threads)
     from data import DataError
     from util.allocator import keep_freed_memory
@@ -243,7 +268,7 @@ def main() -> int:
             print(f"no train_A in {args.dataroot}: writing the sample dataset to {dataroot}", flush=True)
             make_sample_dataset(dataroot, overwrite=True)
         try:
-            result = run(args, extra, dataroot)
+            result = run(args, extra, dataroot, peaks)
         except (DataError, ValueError, FileNotFoundError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -251,7 +276,7 @@ def main() -> int:
           f"{args.threads} threads, epoch {args.epoch}, flags: {' '.join(result['flags'])}")
     print(format_table(result["rows"], result["step"]))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps(dict(result, peaks=peaks), indent=1) + "\n")
         print(f"written to {args.json}")
     return 0
 
