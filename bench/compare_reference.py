@@ -973,10 +973,8 @@ def settings_line(args: argparse.Namespace) -> str:
     versus = "our code vs our code (--self_check)" if args.self_check else f"ours vs NVIDIA's ({args.nvidia_dir})"
     layout = ", channels_last (both)" if args.channels_last else ""
     return (f"{versus}; {load_bench_common().machine_line(args.device, args.threads)}; device {args.device}, "
-            f"{args.threads} threads, allocator {args.allocator} (both), cudnn.benchmark "
-            f"{not args.no_cudnn_benchmark} (both){layout}, {args.repeats} "
-            f"alternating pairs after a warm-up per process, flags {args.flags or '-'}; load average "
-            + " / ".join(f"{x:.1f}" for x in os.getloadavg()))
+            f"allocator {args.allocator} (both), cudnn.benchmark {not args.no_cudnn_benchmark} (both){layout}, "
+            f"{args.repeats} alternating pairs after a warm-up per process, flags {args.flags or '-'}")
 
 
 def check_args(args: argparse.Namespace) -> list[tuple[str, tuple[int, int]]]:

@@ -138,6 +138,19 @@ def test_fractions_pick_the_dtype_peak() -> None:
     assert peak.format_percent(0.1234) == "12.3%" and peak.format_percent(math.nan) == "-"
 
 
+def test_best_of_keeps_each_kernels_best_run() -> None:
+    before = {"threads": 2, "matmul_fp32": {"gflops": 120.0}, "matmul_bf16": {"gflops": 500.0},
+              "conv3x3_fp32": {"gflops": 360.0}}
+    after = {"threads": 2, "matmul_fp32": {"gflops": 175.0}, "matmul_bf16": {"gflops": 480.0},
+             "conv3x3_fp32": {"gflops": 300.0}}
+    best = peak.best_of(before, after)
+    assert [best[k]["gflops"] for k in peak.KERNELS] == [175.0, 500.0, 360.0]
+    assert best["runs"] == [{"matmul_fp32": 120.0, "matmul_bf16": 500.0, "conv3x3_fp32": 360.0},
+                            {"matmul_fp32": 175.0, "matmul_bf16": 480.0, "conv3x3_fp32": 300.0}]
+    assert "best of (120, 500, 360) and (175, 480, 300)" in peak.summary_line(best)
+    assert peak.best_of(None, None) is None and peak.best_of(before, None)["matmul_fp32"]["gflops"] == 120.0
+
+
 def test_peak_cli_refuses_cuda_without_a_gpu() -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible: the refusal cannot happen here")
@@ -180,7 +193,8 @@ def test_train_step_smoke(tmp_path: Path) -> None:
     assert row["config"] == "fp32" and row["losses_finite"] and row["frames"] == 6 and row["flops_per_step"] > 0
     assert row["frames_per_second"] == pytest.approx(6 / row["seconds_per_step"])
     assert row["peak_fractions"]["matmul_fp32"] > 0 and result["machine"].startswith("machine: ")
-    assert result["failed"] == []
+    assert result["failed"] == [] and row["flops_counted"] == "warmup"
+    assert len(result["peaks"]["runs"]) == 2  # measured before and after the configurations
 
 
 def test_train_step_refuses_fp16_on_cpu_before_running() -> None:
