@@ -18,6 +18,8 @@ Configurations (the published scripts' flags; frame size from the config, or eac
                       --loadSize 256 --use_instance --fg --n_downsample_G 2 --num_D 1 --max_frames_per_gpu 6
                       --n_frames_total 6 (VGG loss on, with the same random VGG19 weights on both sides; --no_vgg drops
                       it on both)
+Without ``--configs``: all three with ``--device cuda``; on the CPU label2city_1024_g1 alone (about 2 min on 2 cores;
+label2city_2048 takes about 6 min and label2city_256_g1 about 13 min there, each asked for by name).
 ``--flags`` are appended to both sides' options (e.g. ``--flags "--ngf 8 --n_blocks 2"`` for a quick run).
 
 What one timed call is:
@@ -977,11 +979,17 @@ def settings_line(args: argparse.Namespace) -> str:
             f"{args.repeats} alternating pairs after a warm-up per process, flags {args.flags or '-'}")
 
 
+def default_configs(device: str) -> str:
+    """Without --configs: all three on CUDA (minutes in all); on the CPU the 1024x512 inference alone (about 2 min on
+    2 cores), since 2048x1024 takes about 6 min and the training step about 13 min there: name them to run them."""
+    return ",".join(CONFIGS) if device == "cuda" else "label2city_1024_g1"
+
+
 def check_args(args: argparse.Namespace) -> list[tuple[str, tuple[int, int]]]:
     """Validate flags (UsageError, one line) and return the (config, size) runs."""
     if not args.self_check:
         check_checkout(args.nvidia_dir)
-    configs = [c for c in args.configs.split(",") if c]
+    configs = [c for c in (args.configs or default_configs(args.device)).split(",") if c]
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown or not configs:
         raise UsageError(f"--configs: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(CONFIGS)}")
@@ -1004,7 +1012,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nvidia_dir", default="", help="checkout of github.com/NVIDIA/vid2vid (yours; not copied)")
     parser.add_argument("--self_check", action="store_true", help="our code on both sides (tests the harness)")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma list of {', '.join(CONFIGS)}")
+    parser.add_argument("--configs", default="", help=f"comma list of {', '.join(CONFIGS)} (default: all three with "
+                        "--device cuda, label2city_1024_g1 on the CPU)")
     parser.add_argument("--sizes", default="", help="comma list of WxH frame sizes (default: each config's own)")
     parser.add_argument("--flags", default="", help="extra model options for both sides, e.g. \"--ngf 8 --n_blocks 2\" "
                         "(a single option: --flags=--no_flow)")

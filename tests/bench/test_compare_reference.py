@@ -115,6 +115,13 @@ def test_self_check_through_worker_processes(tmp_path: Path) -> None:
     assert 0.5 < row["ratio"]["median"] < 2.0
 
 
+def test_default_configs_fit_the_device() -> None:
+    assert cr.default_configs("cpu") == "label2city_1024_g1"
+    assert cr.default_configs("cuda").split(",") == list(cr.CONFIGS)
+    args = cr.build_parser().parse_args(["--self_check"])
+    assert cr.check_args(args) == [("label2city_1024_g1", (1024, 512))]
+
+
 @pytest.mark.parametrize("argv", [[], ["--nvidia_dir", "{tmp}/none"], ["--nvidia_dir", "{tmp}"],
                                   ["--self_check", "--sizes", "100x50"], ["--self_check", "--configs", "nope"]])
 def test_bad_flags_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str]) -> None:
