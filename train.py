@@ -196,6 +196,9 @@ class StopSignals:
     def __enter__(self) -> StopSignals:
         for number in (signal.SIGTERM, signal.SIGINT):
             self.previous[number] = signal.signal(number, self.handle)
+            # restart system calls the signal interrupts (SA_RESTART): the handler only sets a flag, and a receive of
+            # a collective or a write of a checkpoint in another thread should not fail with EINTR meanwhile
+            signal.siginterrupt(number, False)
         return self
 
     def __exit__(self, *exc: object) -> None:
