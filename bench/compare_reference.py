@@ -84,18 +84,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import importlib.util
 import json
 import math
 import os
-import resource
 import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -624,26 +623,14 @@ class Runner(Protocol):
     def trained_networks(self) -> dict[str, torch.nn.Module]: ...
 
 
-def peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
-
-
 def timed_call(runner: Runner, device: torch.device, keep_output: bool) -> CallResult:
-    """One call of ``runner.run`` (``prepare`` untimed): perf_counter on CPU, CUDA events on CUDA."""
+    """One call of ``runner.run`` (``prepare`` untimed), timed and its peak memory read by bench/common.py: CUDA
+    events and max_memory_allocated on CUDA, perf_counter and the process's peak RSS on the CPU."""
     runner.prepare()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        output, losses = runner.run()
-        end.record()
-        torch.cuda.synchronize(device)
-        seconds, peak = start.elapsed_time(end) / 1000, torch.cuda.max_memory_allocated(device) / 2**30
-    else:
-        begin = time.perf_counter()
-        output, losses = runner.run()
-        seconds, peak = time.perf_counter() - begin, peak_rss_gib()
+    common = load_bench_common()
+    common.reset_peak_memory(device)
+    seconds, (output, losses) = common.timed(runner.run, device)
+    peak = common.peak_memory_gib(device)
     if not keep_output:
         return CallResult(seconds, peak, None, losses)
     grads = {label: {k: p.grad.detach().float().cpu().clone() for k, p in net.named_parameters() if p.grad is not None}
@@ -684,6 +671,7 @@ def load_allocator_module():  # noqa: ANN201 - util/allocator.py
     return load_by_path("_compare_allocator", "util/allocator.py")
 
 
+@functools.cache
 def load_bench_common():  # noqa: ANN201 - bench/common.py (torch and the standard library only)
     return load_by_path("_compare_bench_common", "bench/common.py")
 
@@ -736,7 +724,7 @@ def worker_main(side: str, spec_path: str, write: bool) -> int:
         to_channels_last(runner)
     torch.backends.cudnn.benchmark = spec["cudnn_benchmark"]  # after their initialize, which sets it
     device = device_of(spec)
-    print(json.dumps({"ready": True, "rss_gib": peak_rss_gib()}), file=channel)
+    print(json.dumps({"ready": True, "rss_gib": load_bench_common().peak_rss_gib()}), file=channel)
     for line in sys.stdin:
         command = json.loads(line)
         if command.get("quit"):
