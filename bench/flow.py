@@ -55,10 +55,6 @@ FRAME_SIZES = ((128, 256), (512, 1024), (1024, 2048))
 MAX_ESTIMATED_BYTES = 8 * 2**30  # do not push a shared machine into swap / the OOM killer
 
 
-def _synchronize(device: torch.device) -> None:
-    common.synchronize(device)
-
-
 def measure_peaks(args: argparse.Namespace) -> dict | None:
     """This machine's peaks for the utilisation columns (None with --no_peak), printed once."""
     if args.no_peak:
@@ -94,7 +90,7 @@ def run_correlation_variant(method: str, chunk_size: int, height: int, width: in
     generator = torch.Generator().manual_seed(0)
     features_1 = torch.randn(1, 256, height // 8, width // 8, generator=generator).to(device)
     features_2 = torch.randn(1, 256, height // 8, width // 8, generator=generator).to(device)
-    _synchronize(device)
+    common.synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
@@ -102,7 +98,7 @@ def run_correlation_variant(method: str, chunk_size: int, height: int, width: in
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with torch.no_grad():
         correlation(features_1, features_2, method=method, chunk_size=chunk_size)
-        _synchronize(device)
+        common.synchronize(device)
         if device.type == "cuda":
             peak = torch.cuda.max_memory_allocated(device) - base
         else:
@@ -161,7 +157,7 @@ def bench_flownet2(args: argparse.Namespace) -> None:
         else:
             sequence = frames.transpose(0, 1)  # (1, N + 1, 3, H, W)
             estimator(sequence[:, 1:], sequence[:, :-1])  # flow of every frame to its predecessor
-        _synchronize(device)
+        common.synchronize(device)
 
     flops = counted_flops(one_step)
     one_step()  # warm-up
@@ -194,18 +190,20 @@ def make_backend(name: str, device: torch.device) -> torch.nn.Module:
     return DisEstimator()
 
 
-def run_backend(name: str, height: int, width: int, device: torch.device, repeats: int) -> dict:
+def run_backend(name: str, height: int, width: int, device: torch.device, repeats: int,
+                channels_last: bool = False) -> dict:
     """Seconds per pair and peak memory of one backend at one size; runs in its own process."""
     estimator = make_backend(name, device)
+    if channels_last and name != "dis":
+        common.channels_last(estimator)
     generator = torch.Generator().manual_seed(0)
     # Smooth random frames: DIS's cost depends a little on content, the networks' not at all.
     coarse = torch.rand(2, 3, height // 16, width // 16, generator=generator) * 2 - 1
     frames = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic").clamp(-1, 1).to(device)
     current, previous = frames[:1], frames[1:]
     flops = 0 if name == "dis" else counted_flops(lambda: estimator(current, previous))
-    _synchronize(device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    common.synchronize(device)
+    common.reset_peak_memory(device)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     times = [common.timed(lambda: estimator(current, previous), device)[0]
              for _ in range(repeats + 1)]  # the first call is the warm-up
@@ -230,6 +228,8 @@ def bench_backends(args: argparse.Namespace) -> None:
             command = [sys.executable, __file__, "_backend_worker", "--backend", name, "--device", args.device,
                        "--threads", str(args.threads), "--height", str(height), "--width", str(width),
                        "--repeats", str(args.repeats)]
+            command += ["--channels_last"] if args.channels_last else []
+            command += ["--no_cudnn_benchmark"] if args.no_cudnn_benchmark else []
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 print(f"{name} {width}x{height}: failed (rc {result.returncode}): "
@@ -303,7 +303,9 @@ def main() -> None:
     elif args.what == "epe":
         bench_epe(args)
     elif args.what == "_backend_worker":
-        print(json.dumps(run_backend(args.backend, args.height, args.width, torch.device(args.device), args.repeats)))
+        device = common.configure(args.device, not args.no_cudnn_benchmark)
+        print(json.dumps(run_backend(args.backend, args.height, args.width, device, args.repeats,
+                                     args.channels_last)))
     else:
         row = run_correlation_variant(args.method, args.chunk, args.height, args.width, torch.device(args.device),
                                       args.repeats)

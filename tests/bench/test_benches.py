@@ -222,3 +222,21 @@ def test_loader_smoke(tmp_path: Path) -> None:
     step = result["step"]
     assert step["flops_per_step"] > 0 and step["peak_fractions"]["matmul_fp32"] > 0
     assert result["peaks"]["matmul_fp32"]["gflops"] > 0 and result["rows"][0]["loader_frames_per_s"] > 0
+
+
+def test_flow_backend_worker_applies_channels_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--channels_last reaches the backend's network, and its FLOPs are counted from one extra call."""
+
+    class TinyFlow(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(6, 2, 3, padding=1)
+
+        def forward(self, current: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+            return self.conv(torch.cat([current, previous], 1))
+
+    net = TinyFlow()
+    monkeypatch.setattr(flow_bench, "make_backend", lambda name, device: net)
+    row = flow_bench.run_backend("tiny", 32, 64, torch.device("cpu"), 1, channels_last=True)
+    assert net.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert row["flops"] == 2 * 6 * 2 * 9 * 32 * 64 and row["frame"] == "64x32" and row["seconds"] > 0
