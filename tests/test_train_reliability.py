@@ -290,3 +290,35 @@ def test_file_system_faults_are_one_line(dataroot, tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert len(error_lines(err)) == 1 and "no space left" in err and "MiB free" in err and "--continue_train" in err
     assert not [p for p in (tmp_path / "checkpoints" / "f").iterdir() if p.suffix == ".pth" or "partial" in p.name]
+
+
+def test_stop_signal_restarts_a_system_call_in_another_thread():
+    """A SIGTERM landing in a thread that sits in a raw read (as a collective's receive does) must not make that
+    read fail with EINTR: StopSignals installs its handlers with SA_RESTART."""
+    import ctypes
+    import threading
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    read_end, write_end = os.pipe()
+    outcome: dict[str, int] = {}
+    started = threading.Event()
+
+    def reader() -> None:
+        buffer = ctypes.create_string_buffer(1)
+        started.set()
+        outcome["rv"] = libc.read(read_end, buffer, 1)
+        outcome["errno"] = ctypes.get_errno()
+
+    with train.StopSignals(train.DistributedContext(), torch.device("cpu")) as signals:
+        thread = threading.Thread(target=reader)
+        thread.start()
+        started.wait()
+        time.sleep(0.2)  # the thread is now blocked in read(2)
+        signal.pthread_kill(thread.ident, signal.SIGTERM)
+        time.sleep(0.2)
+        os.write(write_end, b"x")
+        thread.join(5)
+        assert signals.received == signal.SIGTERM
+    os.close(read_end)
+    os.close(write_end)
+    assert outcome == {"rv": 1, "errno": 0}, outcome  # without SA_RESTART: rv -1, errno EINTR
