@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 
 import torch
@@ -279,16 +280,42 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
         logger.message(line)
     logger.message(f"{len(base_dataset)} training items per epoch from {len(base_dataset.mode.sequences)} "
                    f"sequences, {distributed.world_size} process(es) on {device}")
+    finished_loop = False
     try:
         with StopSignals(distributed, device) as signals:
             code = Loop(opt, trainer, base_dataset, logger, distributed, signals).run(position, max_steps)
+        finished_loop = True
     except OSError as error:
         print(f"error: {file_system_error(error, opt)}", file=sys.stderr)
         code = 1
     logger.close()
     if distributed.enabled:
-        dist.destroy_process_group()
+        leave_process_group(device, together=finished_loop)
     return code
+
+
+def leave_process_group(device: torch.device, together: bool) -> None:
+    """Leave the torchrun process group; ``together``: every rank left the loop at the same step (a finished run,
+    an agreed stop), so first meet in one last collective.
+
+    A gloo worker thread drops its reference to a collective's tensors a moment after the collective has returned,
+    and dropping one that Python also knew needs the GIL. A rank that went straight on to interpreter shutdown (rank 1
+    does not save) could get there first; the worker thread then died inside a destructor and the process aborted
+    with "terminate called without an active exception" (1 stop in 25 on 2 cores). So the last collective's tensor
+    is watched through a weak reference and this thread sleeps (releasing the GIL) until the worker has let go of
+    it; meeting there also keeps every rank until rank 0 has written its checkpoint."""
+    if together:
+        token = torch.ones(1, device=device)
+        released = weakref.ref(token)
+        try:
+            dist.all_reduce(token)
+        except RuntimeError as error:  # another rank failed and left (its own error names the cause)
+            print(f"warning: leaving without the other ranks ({error})", file=sys.stderr)
+        del token
+        deadline = time.monotonic() + 5.0
+        while released() is not None and time.monotonic() < deadline:
+            time.sleep(0.001)
+    dist.destroy_process_group()
 
 
 class Loop:
