@@ -27,10 +27,10 @@ path (their figures say nothing about the real weights); ``--real_weights`` load
 
 Utilisation: ``correlation``, ``flownet2`` and ``backends`` first measure this machine's peak in a fresh process
 (``bench/peak.py``, same --threads and --device; ``--no_peak`` skips it) and report FLOPs with the achieved
-fraction of the fp32 matmul peak: FlowNet2's and RAFT's FLOPs counted by ``torch.utils.flop_counter`` over one
-extra untimed call (convolutions and matmuls, the banded correlation's matrix products included), the
-correlation's as 2 x 441 displacements x 256 channels x (H/8)(W/8). DIS (OpenCV) is not counted. On CUDA calls are
-timed with CUDA events after a synchronize (bench/common.py).
+fraction of the fp32 matmul and 3x3 convolution peaks: FlowNet2's and RAFT's FLOPs counted by
+``torch.utils.flop_counter`` over one extra untimed call (convolutions and matmuls, the banded correlation's
+matrix products included), the correlation's as 2 x 441 displacements x 256 channels x (H/8)(W/8). DIS (OpenCV)
+is not counted. On CUDA calls are timed with CUDA events after a synchronize (bench/common.py).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 from bench import common  # noqa: E402
-from bench.peak import format_percent, fraction, measure_peaks_in_child, summary_line  # noqa: E402
+from bench.peak import format_percent, fractions, measure_peaks_in_child, summary_line  # noqa: E402
 
 VARIANTS = (("banded", 1), ("shifts", 1), ("shifts", 441))  # (method, chunk_size)
 # Frame sizes (H, W); the correlation runs on (H/8, W/8) features with 256 channels.
@@ -65,12 +65,14 @@ def measure_peaks(args: argparse.Namespace) -> dict | None:
 
 
 def utilisation(flops: float | None, seconds: float, peaks: dict | None) -> str:
-    """'<GFLOPs> GFLOPs, <GFLOP/s>, <x>% of the fp32 matmul peak', or '-' for uncounted work."""
+    """'<GFLOPs> GFLOPs, <GFLOP/s>, <x>% of the fp32 matmul / <y>% of the 3x3 conv peak', or '-' for uncounted work
+    (on CPUs where MKL's matmul reaches half of oneDNN's convolution, the conv peak is the better ruler)."""
     if not flops:
         return "-"
     achieved = flops / seconds / 1e9
-    share = fraction(achieved, peaks["matmul_fp32"]["gflops"]) if peaks else None
-    return f"{flops / 1e9:.1f} GFLOPs, {achieved:.0f} GFLOP/s, {format_percent(share)} of fp32 matmul peak"
+    shares = fractions(achieved, peaks)
+    return (f"{flops / 1e9:.1f} GFLOPs, {achieved:.0f} GFLOP/s, {format_percent(shares.get('matmul_fp32'))} of fp32 "
+            f"matmul / {format_percent(shares.get('conv3x3_fp32'))} of 3x3 conv peak")
 
 
 def counted_flops(call) -> int:  # noqa: ANN001 - a no-argument callable

@@ -147,13 +147,11 @@ def fraction(achieved_gflops: float, peak_gflops: float | None) -> float:
     return achieved_gflops / peak_gflops
 
 
-def fractions(achieved_gflops: float, peaks: dict | None, bf16: bool = False, dtype: str | None = None
-              ) -> dict[str, float]:
+def fractions(achieved_gflops: float, peaks: dict | None, dtype: str = "fp32") -> dict[str, float]:
     """Fraction of each measured peak: matmul_fp32 and conv3x3_fp32, plus the matmul peak of the autocast dtype
-    (``dtype`` 'bf16' / 'fp16', or ``bf16=True``); {} without peaks."""
+    (``dtype`` 'bf16' / 'fp16'); {} without peaks."""
     if not peaks:
         return {}
-    dtype = dtype or ("bf16" if bf16 else "fp32")
     kernels = ["matmul_fp32", "conv3x3_fp32"] + ([f"matmul_{dtype}"] if dtype != "fp32" else [])
     return {kernel: fraction(achieved_gflops, peaks.get(kernel, {}).get("gflops")) for kernel in kernels}
 

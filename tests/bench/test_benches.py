@@ -132,7 +132,6 @@ def test_fractions_pick_the_dtype_peak() -> None:
              "matmul_fp16": {"gflops": 800.0}}
     assert peak.fractions(50.0, peaks) == {"matmul_fp32": 0.5, "conv3x3_fp32": 0.25}
     assert peak.fractions(50.0, peaks, dtype="bf16")["matmul_bf16"] == 0.125
-    assert peak.fractions(50.0, peaks, bf16=True)["matmul_bf16"] == 0.125
     assert peak.fractions(80.0, peaks, dtype="fp16")["matmul_fp16"] == 0.1
     assert peak.fractions(1.0, None) == {} and math.isnan(peak.fraction(1.0, None))
     assert peak.format_percent(0.1234) == "12.3%" and peak.format_percent(math.nan) == "-"
@@ -206,10 +205,11 @@ def test_flow_utilisation_and_flop_count() -> None:
     conv = torch.nn.Conv2d(4, 8, 3, padding=1)
     flops = flow_bench.counted_flops(lambda: conv(torch.randn(1, 4, 16, 16)))
     assert flops == 2 * 4 * 8 * 9 * 16 * 16
-    peaks = {"matmul_fp32": {"gflops": 10.0}}
-    assert flow_bench.utilisation(2e9, 1.0, peaks) == "2.0 GFLOPs, 2 GFLOP/s, 20.0% of fp32 matmul peak"
+    peaks = {"matmul_fp32": {"gflops": 10.0}, "conv3x3_fp32": {"gflops": 20.0}}
+    assert flow_bench.utilisation(2e9, 1.0, peaks) == ("2.0 GFLOPs, 2 GFLOP/s, 20.0% of fp32 matmul / 10.0% of 3x3 "
+                                                       "conv peak")
     assert flow_bench.utilisation(0, 1.0, peaks) == "-"  # DIS: OpenCV, not counted
-    assert flow_bench.utilisation(2e9, 1.0, None).endswith("- of fp32 matmul peak")
+    assert flow_bench.utilisation(2e9, 1.0, None).endswith("- of fp32 matmul / - of 3x3 conv peak")
 
 
 def test_loader_smoke(tmp_path: Path) -> None:
