@@ -57,6 +57,12 @@ def check_device(device: str, dtypes: Iterable[str] = ("fp32",)) -> str | None:
     return None
 
 
+def dtype_of_flags(flags: Iterable[str]) -> str:
+    """The autocast dtype train.py flags select: fp16 (--fp16), bf16 (--bf16) or fp32."""
+    flags = list(flags)
+    return "fp16" if "--fp16" in flags else "bf16" if "--bf16" in flags else "fp32"
+
+
 def configure(device: str, cudnn_benchmark: bool = True) -> torch.device:
     """The torch.device to measure on, with cuDNN's kernel search set as asked (CUDA only)."""
     if device == "cuda":

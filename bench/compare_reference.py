@@ -708,7 +708,7 @@ def to_channels_last(runner: Runner) -> None:
     trainer = getattr(runner, "trainer", None)
     modules += list(trainer.networks().values()) if trainer is not None else []
     for module in modules:
-        module.to(memory_format=torch.channels_last)
+        load_bench_common().channels_last(module)
 
 
 def worker_main(side: str, spec_path: str, write: bool) -> int:

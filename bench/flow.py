@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -97,14 +96,14 @@ def run_correlation_variant(method: str, chunk_size: int, height: int, width: in
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     else:
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        base = common.peak_rss_gib() * 2**30
     with torch.no_grad():
         correlation(features_1, features_2, method=method, chunk_size=chunk_size)
         common.synchronize(device)
         if device.type == "cuda":
             peak = torch.cuda.max_memory_allocated(device) - base
         else:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+            peak = common.peak_rss_gib() * 2**30 - base
         times = [common.timed(lambda: correlation(features_1, features_2, method=method, chunk_size=chunk_size),
                               device)[0] for _ in range(repeats)]
     output_bytes = 441 * (height // 8) * (width // 8) * 4
@@ -206,10 +205,10 @@ def run_backend(name: str, height: int, width: int, device: torch.device, repeat
     flops = 0 if name == "dis" else counted_flops(lambda: estimator(current, previous))
     common.synchronize(device)
     common.reset_peak_memory(device)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = common.peak_rss_gib() * 2**30
     times = [common.timed(lambda: estimator(current, previous), device)[0]
              for _ in range(repeats + 1)]  # the first call is the warm-up
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = common.peak_rss_gib() * 2**30
     row = {"backend": name, "frame": f"{width}x{height}", "seconds": statistics.median(times[1:]),
            "warmup_seconds": times[0], "peak_rss_MiB": peak / 2**20, "rss_growth_MiB": (peak - before) / 2**20,
            "flops": flops}

@@ -31,7 +31,8 @@ the unit of train.py's frames/s. "loader/step" = loader frames/s / step frames/s
 delivers faster than a step consumes; the loop column shows what happens when they run together.
 Utilisation: before anything else the machine's peak is measured in a fresh process (``bench/peak.py``, same
 --threads and --device; ``--no_peak`` skips it); the warm-up step runs under ``torch.utils.flop_counter`` and the
-step's FLOPs per step / per frame and the achieved fraction of the fp32 matmul peak are printed. ``--device cuda``
+step's FLOPs per step / per frame and the achieved fraction of the fp32 matmul and 3x3 conv peaks (and of the
+bf16 / fp16 matmul peak with those flags) are printed. ``--device cuda``
 trains on the first GPU (``--gpu_ids 0``; the loader stays on the CPU, as in train.py), steps timed with CUDA
 events after a synchronize.
 With the defaults the run takes about 1-3 minutes on a 2-core CPU.
@@ -125,7 +126,7 @@ def time_loader(opt: argparse.Namespace, dataset, items: int, epoch: int) -> dic
             "loader_items_per_s": len(timed) / seconds}
 
 
-def time_steps(trainer, batch, steps: int, peaks: dict | None = None) -> dict:
+def time_steps(trainer, batch, steps: int, peaks: dict | None = None, dtype: str = "fp32") -> dict:
     """One warm-up ``train_item`` (its FLOPs counted) then ``steps`` timed ones on the same batch."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -141,8 +142,7 @@ def time_steps(trainer, batch, steps: int, peaks: dict | None = None) -> dict:
     return {"warmup_s": times[0], "runs_s": times[1:], "median_s": median, "frames_per_step": result["frames"],
             "step_frames_per_s": result["frames"] / median, "flops_per_step": flops,
             "flops_per_frame": flops / max(result["frames"], 1), "achieved_gflops": achieved,
-            "peak_fractions": fractions(achieved, peaks, dtype="bf16" if trainer.opt.bf16 else
-                                        "fp16" if trainer.opt.fp16 else "fp32")}
+            "peak_fractions": fractions(achieved, peaks, dtype=dtype)}
 
 
 def time_loop(opt: argparse.Namespace, trainer, dataset, items: int, first_epoch: int) -> dict:
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace, extra: list[str], dataroot: str, peaks: dict |
                   f"batches, start-up {row['startup_s']:.3f} s", flush=True)
             rows.append(row)
         batch = next(iter(epoch_loader(with_workers(opt, 0), dataset, args.epoch)))
-        step = time_steps(trainer, batch, args.steps, peaks)
+        step = time_steps(trainer, batch, args.steps, peaks, common.dtype_of_flags(extra))
         shares = ", ".join(f"{format_percent(v)} of {k} peak" for k, v in step["peak_fractions"].items())
         print(f"step: {step['median_s']:.3g} s for {step['frames_per_step']} frames (runs "
               f"{', '.join(f'{t:.3g}' for t in step['runs_s'])}; warm-up {step['warmup_s']:.3g}); "
@@ -241,7 +241,7 @@ def main() -> int:
     parser.add_argument("--peak_quick", action="store_true", help="measure the peaks on bench/peak.py's --quick sizes")
     parser.add_argument("--json", default="", help="also write the result as JSON to PATH")
     args = parser.parse_args(own)
-    problem = common.check_device(args.device, ["fp16"] if "--fp16" in extra else ["fp32"])
+    problem = common.check_device(args.device, [common.dtype_of_flags(extra)])
     if problem:
         parser.error(problem)
     try:

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import timed  # noqa: E402
+from bench.common import DEVICES, check_device, timed  # noqa: E402
 
 KERNELS = ("matmul_fp32", "matmul_bf16", "conv3x3_fp32")
 CUDA_KERNELS = ("matmul_fp16",)  # measured in addition on --device cuda
@@ -191,13 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller problems (matmul 2048, conv 32x64)")
     parser.add_argument("--size", type=int, default=0, help="matmul n (default 4096, or 2048 with --quick)")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per kernel after one warm-up")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--json", default="", help="write the result as JSON to PATH ('-': last line of stdout)")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1 or args.size < 0:
         parser.error("--threads and --repeats must be >= 1, --size >= 0")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA device is visible to this PyTorch build; use --device cpu")
+    problem = check_device(args.device)
+    if problem:
+        parser.error(problem)
     peaks = measure_peaks(args.threads, quick=args.quick, size=args.size or None, repeats=args.repeats,
                           device=args.device)
     print(format_table(peaks), flush=True)

@@ -71,8 +71,7 @@ CONFIGS = {
 
 def dtype_of(config: str, extra: list[str]) -> str:
     """The autocast dtype a configuration trains with: fp32, bf16 or fp16."""
-    flags = CONFIGS[config] + extra
-    return "fp16" if "--fp16" in flags else "bf16" if "--bf16" in flags else "fp32"
+    return common.dtype_of_flags(CONFIGS[config] + extra)
 
 
 def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: bool,

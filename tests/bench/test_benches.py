@@ -108,6 +108,17 @@ def test_device_arguments_and_split_argv() -> None:
     assert common.configure("cpu") == torch.device("cpu")
 
 
+def test_dtype_of_train_flags() -> None:
+    assert common.dtype_of_flags(["--ngf", "8"]) == "fp32"
+    assert common.dtype_of_flags(["--bf16", "--grad_checkpoint_G"]) == "bf16"
+    assert common.dtype_of_flags(("--fp16",)) == "fp16"
+
+
+def test_loader_refuses_fp16_on_cpu() -> None:
+    done = run_bench("bench/loader.py", "--no_peak", "--", "--fp16")
+    assert done.returncode == 2 and "fp16 autocast needs --device cuda" in done.stderr
+
+
 def test_machine_line_names_cpu_flags_threads_and_load() -> None:
     line = common.machine_line("cpu", 2)
     assert line.startswith("machine: ") and "2 threads" in line and "load average" in line

@@ -130,3 +130,22 @@ def test_bad_flags_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, a
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ")
     if "--nvidia_dir" in argv:
         assert str(tmp_path) in err and "github.com/NVIDIA/vid2vid" in err
+
+
+def test_channels_last_reaches_every_network_of_a_runner() -> None:
+    class Trainer:
+        def __init__(self) -> None:
+            self.netD = torch.nn.Conv2d(3, 4, 3)
+
+        def networks(self) -> dict:
+            return {"D": self.netD}
+
+    class Runner:
+        def __init__(self) -> None:
+            self.model = torch.nn.Conv2d(4, 8, 3)
+            self.trainer = Trainer()
+
+    runner = Runner()
+    cr.to_channels_last(runner)
+    for weight in (runner.model.weight, runner.trainer.netD.weight):
+        assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
