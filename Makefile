@@ -9,7 +9,7 @@ DEMO_NET := --dataroot $(DEMO_ROOT) --label_nc 35 --loadSize 256 --use_instance 
 DEMO_TRAIN := --name demo $(DEMO_NET) --num_D 1 --ndf 32 --no_vgg --flow_net dis --max_frames_per_gpu 3 \
 	--n_frames_total 6 --niter 10 --niter_decay 5 --niter_step 4 --display_freq 12 --print_freq 6
 
-.PHONY: setup test demo lint clean-demo
+.PHONY: setup test browser demo lint clean-demo
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Two threads unless OMP_NUM_THREADS asks for fewer (the parity tests hold for any kernel order; docs/TESTING.md).
 test: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest
+
+# Headless Chromium, with which two tests check the HTML pages (Debian's package, about 15 s; run as root, as
+# .ci/run does before `make test`). Without it those tests fail, saying to run this.
+BROWSERS := chromium chromium-browser google-chrome
+browser:
+	@found=$$(for name in $(BROWSERS); do command -v $$name; done | head -n 1); \
+	if [ -n "$$found" ]; then echo "browser: $$found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+		&& echo "browser: $$(command -v chromium)"; \
+	else echo "make browser: not root; install Chromium yourself (Debian/Ubuntu:" \
+		"sudo apt-get install --no-install-recommends chromium)" >&2; exit 1; fi
 
 lint: setup
 	$(PY) -m ruff check .

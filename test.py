@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = TestOptions()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        argv, saved_run = with_saved_run_flags(options.parser, argv)
+        argv, saved_run = with_saved_run_flags(options, argv)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -18,35 +18,28 @@ import sys
 import time
 import weakref
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from data import DataError, create_dataloader, create_dataset
+from data import DataError, TemporalDataset, create_dataloader, create_dataset
 from data.order import ResumableSampler, SeededItems
-from models.checkpoint import (
-    CheckpointError,
-    iter_file_path,
-    read_checkpoint,
-    save_checkpoint,
-    training_state_path,
-    write_manifest,
-)
+from models.checkpoint import CheckpointError, checkpoint_writer, read_checkpoint
 from models.schedule import sequence_length
 from models.single_frame_model import SINGLE_FRAME_MODEL
 from models.single_frame_trainer import SingleFrameTrainer
-from models.trainer import DistributedContext, Trainer
+from models.trainer import DistributedContext, StepResult, Trainer
 from models.training_logger import TrainingLogger, visuals_to_images
 from options import TrainOptions
 from options.base_options import options_to_json, save_options
-from options.saved_run import RUN_FLAGS, read_saved_options, shown
+from options.run_folder import LATEST, RunFolder
+from options.saved_run import differing_run_flags
 from util.allocator import keep_freed_memory
-from util.atomic import write_text_atomically
 from util.device import DeviceError, select_device
 
 START_ERRORS = (DataError, NotImplementedError, ValueError, FileNotFoundError, CheckpointError, DeviceError)
-RUN_FILES = ("opt.json", "iter.txt", "latest_training_state.pth")
 
 
 def init_distributed(opt: argparse.Namespace) -> DistributedContext:
@@ -69,52 +62,22 @@ def crossed(before: int, after: int, every: int) -> bool:
 
 # ---------------------------------------------------------------------------------------------- the run folder
 def check_run_folder(opt: argparse.Namespace) -> None:
-    """Refuse to train over an existing run by accident, and to resume one with flags that shape other networks.
-
-    A folder holding a run (its opt.json, iter.txt or a training state) needs --continue_train or --start_over;
-    with --continue_train, every architecture flag (`RUN_FLAGS`) given must equal the saved one."""
-    folder = os.path.join(opt.checkpoints_dir, opt.name)
-    present = [name for name in RUN_FILES if os.path.isfile(os.path.join(folder, name))]
-    if not present:
-        if opt.continue_train and not os.path.isdir(folder):
-            raise FileNotFoundError(f"--continue_train: no run in {folder}; check --name/--checkpoints_dir, or "
-                                    "drop --continue_train to start it")
-        return
-    if not (opt.continue_train or opt.start_over):
-        raise ValueError(f"{folder} already holds a run ({', '.join(present)}): resume it with --continue_train, "
-                         "start it over with --start_over (removes its checkpoints), or choose another --name")
-    found = read_saved_options(opt.checkpoints_dir, opt.name)
-    if opt.continue_train and found is not None:
+    """Refuse to train over an existing run by accident (`RunFolder.protect`), and to resume one with run flags
+    that shape other networks: with --continue_train, every run flag must equal the saved one."""
+    run_folder = RunFolder.of(opt)
+    run_folder.protect(opt.continue_train, opt.start_over)
+    found = run_folder.read_options() if opt.continue_train and run_folder.run_files() else None
+    if found is not None:
         path, saved = found
-        differ = [f"--{key} {shown(getattr(opt, key))} (the run has {shown(saved[key])})" for key in RUN_FLAGS
-                  if key in saved and shown(getattr(opt, key, None)) != shown(saved[key])]
+        differ = differing_run_flags(opt, saved)
         if differ:
             raise ValueError(f"--continue_train with {', '.join(differ)}: these flags shape the networks and must "
                              f"match {path}; drop or correct them")
 
 
-def clear_run(opt: argparse.Namespace) -> None:
-    """--start_over: remove the run's checkpoints, logs, snapshots and TensorBoard events."""
-    folder = os.path.join(opt.checkpoints_dir, opt.name)
-    for name in os.listdir(folder):
-        if name.endswith((".pth", "_checkpoint.json")) or name in ("iter.txt", "loss_log.txt", "opt.txt", "opt.json"):
-            os.remove(os.path.join(folder, name))
-    shutil.rmtree(os.path.join(folder, "web"), ignore_errors=True)
-    shutil.rmtree(os.path.join("runs", opt.name), ignore_errors=True)
-
-
-def remove_partial_files(opt: argparse.Namespace) -> None:
-    """Temporary files of a save that was killed before its rename (util/atomic.py names them .partial-*)."""
-    folder = os.path.join(opt.checkpoints_dir, opt.name)
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.startswith(".partial-"):
-                os.remove(os.path.join(folder, name))
-
-
 def file_system_error(error: OSError, opt: argparse.Namespace) -> str:
     """One line for a failed write: which path, why, and what to do."""
-    where = error.filename or os.path.join(opt.checkpoints_dir, opt.name)
+    where = error.filename or RunFolder.of(opt).path
     if error.errno == errno.ENOSPC:
         free = shutil.disk_usage(os.path.dirname(os.path.abspath(where)) or ".").free
         return (f"no space left on the device of {where} ({free / 2**20:.0f} MiB free); free some space or point "
@@ -135,27 +98,26 @@ class Position:
 
 def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, position: Position,
                n_frames: int) -> None:
-    """The per-network files, then the training state (each to a temporary name, renamed when complete), the
-    reference's iter.txt, and last the save manifest. Resuming reads the training state only, so a save
-    interrupted at any point resumes from the last complete one; test.py checks the network files against the
-    manifest, so it never mixes two iterations' networks silently."""
-    files = trainer.save_networks(label)
+    """One complete save through `RunFolder.save`: the per-network files, then the training state (each to a
+    temporary name, renamed when complete), the reference's iter.txt, and last the save manifest. Resuming reads
+    the training state only, so a save interrupted at any point resumes from the last complete one; test.py checks
+    the network files against the manifest, so it never mixes two iterations' networks silently."""
+    run_folder = RunFolder.of(opt)
     state = trainer.training_state(position.epoch, position.epoch_iter, position.total_steps, n_frames,
                                    options_to_json(opt))
     state["cpu_seconds"] = position.cpu_seconds
-    files.append(training_state_path(opt, label))
-    save_checkpoint(state, files[-1])
-    if label == "latest":
-        write_text_atomically(iter_file_path(opt), f"{position.epoch},{position.epoch_iter}\n")
-    write_manifest(opt, label, files, {"epoch": position.epoch, "epoch_iter": position.epoch_iter,
-                                       "total_steps": position.total_steps})
+    writers = trainer.network_writers(label)
+    writers[os.path.basename(run_folder.training_state_file(label))] = checkpoint_writer(state)
+    run_folder.save(label, writers, {"epoch": position.epoch, "epoch_iter": position.epoch_iter,
+                                     "total_steps": position.total_steps})
 
 
 def restore(trainer: Trainer, opt: argparse.Namespace) -> tuple[Position, str]:
     """--continue_train: the position from the training state of --which_epoch, or, for a run with only the
     reference's per-network files, from them and iter.txt (optimizers start afresh; CPU time counts from 0).
     Returns it with a line for the log."""
-    path = training_state_path(opt, opt.which_epoch)
+    run_folder = RunFolder.of(opt)
+    path = run_folder.training_state_file(opt.which_epoch)
     if os.path.isfile(path):
         state = read_checkpoint(path, "training state", "remove it to resume from the per-network files, or "
                                 "restart with --start_over")
@@ -167,11 +129,10 @@ def restore(trainer: Trainer, opt: argparse.Namespace) -> tuple[Position, str]:
                             float(state.get("cpu_seconds", 0.0)))
         return position, f"continuing this run at epoch {position.epoch}, item {position.epoch_iter} ({path})"
     epoch, epoch_iter = 1, 0
-    iter_path = iter_file_path(opt)
-    if opt.which_epoch != "latest":
+    if opt.which_epoch != LATEST:
         epoch = int(opt.which_epoch) + 1
-    elif os.path.isfile(iter_path):
-        epoch, epoch_iter = (int(x) for x in open(iter_path).read().strip().split(","))
+    else:
+        epoch, epoch_iter = run_folder.read_iter() or (epoch, epoch_iter)
     trainer.set_epoch(epoch)
     trainer.load_networks(opt.which_epoch)  # raises FileNotFoundError naming the missing file
     return Position(epoch, epoch_iter), (f"notice: no {path}; resuming from the per-network files at epoch {epoch}, "
@@ -232,9 +193,19 @@ def ignore_sigint_in_worker(worker_id: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- training
-def prepare(opt: argparse.Namespace, distributed: DistributedContext) -> tuple:
+class Prepared(NamedTuple):
+    """A run ready to train: where, on what, with what, from where, and the lines to log first."""
+
+    device: torch.device
+    dataset: TemporalDataset  # the full-length training items (shorter ones are made per epoch by the schedule)
+    trainer: Trainer
+    position: Position
+    lines: list[str]
+
+
+def prepare(opt: argparse.Namespace, distributed: DistributedContext) -> Prepared:
     """Everything that can fail on bad input, before anything is written: device, run folder, dataset (every
-    frame), networks and the resumed state. Returns (device, dataset, trainer, position, log lines)."""
+    frame), networks and the resumed state."""
     from data.validate import validate_dataset
 
     device = select_device(opt)
@@ -253,7 +224,7 @@ def prepare(opt: argparse.Namespace, distributed: DistributedContext) -> tuple:
         trainer.set_epoch(1)
         if opt.load_pretrain:
             lines += trainer.load_pretrained(opt.load_pretrain, opt.which_epoch)
-    return device, base_dataset, trainer, position, lines
+    return Prepared(device, base_dataset, trainer, position, lines)
 
 
 def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
@@ -264,10 +235,10 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     try:
         device, base_dataset, trainer, position, lines = prepare(opt, distributed)
         if distributed.is_main:
-            if opt.start_over and not opt.continue_train and os.path.isdir(os.path.join(opt.checkpoints_dir,
-                                                                                        opt.name)):
-                clear_run(opt)
-            remove_partial_files(opt)
+            run_folder = RunFolder.of(opt)
+            if opt.start_over and not opt.continue_train:
+                run_folder.clear()
+            run_folder.remove_partial_files()
             save_options(opt)  # only once the data, the networks and the checkpoint are known to be good
         logger = TrainingLogger(opt, enabled=distributed.is_main)
     except START_ERRORS as error:
@@ -375,7 +346,7 @@ class Loop:
                     steps_done += 1
                     stop = self.stop_reason(steps_done, max_steps, position, budget)
                     if stop is not None:
-                        self.save("latest", position)
+                        self.save(LATEST, position)
                         self.logger.message(f"stopped after {stop} (epoch {epoch}, iteration {position.epoch_iter});"
                                             f" saved 'latest'; resume with the same command and --continue_train")
                         received = self.signals.received or 0
@@ -386,7 +357,7 @@ class Loop:
                     self.logger.message(f"writing checkpoints 'latest' and '{epoch}' after epoch {epoch} "
                                         f"({position.total_steps} sequences so far)")
                     after = Position(epoch + 1, 0, position.total_steps, position.cpu_seconds)
-                    for label in ("latest", epoch):
+                    for label in (LATEST, epoch):
                         self.save(label, after)
             return 0
         finally:
@@ -403,16 +374,16 @@ class Loop:
             return f"{steps_done} steps"
         return None
 
-    def count_bad_step(self, result: dict, position: Position) -> bool:
+    def count_bad_step(self, result: StepResult, position: Position) -> bool:
         """Count a step whose update was skipped (non-finite loss or gradient); False once there were
         --max_bad_steps of them in a row (training stops, the last saved checkpoint stays as it was)."""
-        if result.get("applied", True):
+        if result.applied:
             self.bad_in_a_row = 0
             return True
         self.bad_in_a_row += 1
         self.bad_total += 1
         self.logger.log_scalar("train/skipped_steps", self.bad_total, position.total_steps)
-        losses = ", ".join(f"{k}={float(v):.3g}" for k, v in result["losses"].items() if not torch.isfinite(v))
+        losses = ", ".join(f"{k}={float(v):.3g}" for k, v in result.losses.items() if not torch.isfinite(v))
         self.logger.message(f"skipped an update with non-finite values ({losses or 'gradients'}) at epoch "
                             f"{position.epoch}, iteration {position.epoch_iter}: {self.bad_in_a_row} in a row, "
                             f"{self.bad_total} in all")
@@ -420,32 +391,32 @@ class Loop:
             return True
         print(f"error: {self.bad_in_a_row} updates in a row had non-finite losses or gradients (--max_bad_steps "
               f"{self.opt.max_bad_steps}); stopped without saving, the last checkpoint in "
-              f"{os.path.join(self.opt.checkpoints_dir, self.opt.name)} is intact. Lower --lr, try without --fp16 "
+              f"{RunFolder.of(self.opt)} is intact. Lower --lr, try without --fp16 "
               "or check the data", file=sys.stderr)
         return False
 
-    def after_step(self, result: dict, position: Position, step_items: int) -> None:
+    def after_step(self, result: StepResult, position: Position, step_items: int) -> None:
         """Advance the counters; print, display and save when their frequencies are crossed."""
         opt = self.opt
         before = position.total_steps
         position.total_steps += step_items
         position.epoch_iter += step_items
-        self.frames_since_print += result["frames"] * self.distributed.world_size
+        self.frames_since_print += result.frames * self.distributed.world_size
         self.items_since_print += step_items
         if crossed(before, position.total_steps, self.print_freq):
             elapsed = time.time() - self.last_print
-            losses = {name: float(value) for name, value in result["losses"].items()}
+            losses = {name: float(value) for name, value in result.losses.items()}
             self.logger.log_losses(position.epoch, position.epoch_iter, position.total_steps, losses,
                                    elapsed / self.items_since_print, self.trainer.learning_rates(),
                                    self.frames_since_print / max(elapsed, 1e-9))
             self.last_print, self.frames_since_print, self.items_since_print = time.time(), 0, 0
         if crossed(before, position.total_steps, self.display_freq) and self.distributed.is_main:
-            self.logger.log_images(position.epoch, position.total_steps, visuals_to_images(opt, result["visuals"]))
+            self.logger.log_images(position.epoch, position.total_steps, visuals_to_images(opt, result.visuals))
         if crossed(before, position.total_steps, opt.save_latest_freq) and self.bad_in_a_row == 0:
             # (not while updates are being skipped: the last good checkpoint stays as it was)
             self.logger.message(f"writing checkpoint 'latest' (epoch {position.epoch}, {position.total_steps} "
                                 "sequences so far)")
-            self.save("latest", position)
+            self.save(LATEST, position)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -246,7 +246,7 @@ def bench_epe(args: argparse.Namespace) -> None:
     import tempfile
 
     from data.sample_video import make_sample_dataset
-    from util.flow_eval import evaluate_sample_dataset
+    from models.flow_eval import evaluate_sample_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "sample"

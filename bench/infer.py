@@ -179,7 +179,7 @@ def child(size: str, dtype: str, repeats: int, threads: int, out_path: str, devi
             seconds, out = common.timed(lambda: model.inference(label, None, instances, history), device)
         times.append(seconds)
         cpu_times.append(time.process_time() - cpu_start)
-        output = out["fake_image"].float().cpu()
+        output = out.fake_image.float().cpu()
     torch.save(output, out_path)
     timed = times[1:]
     return {

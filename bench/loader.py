@@ -139,9 +139,9 @@ def time_steps(trainer, batch, steps: int, peaks: dict | None = None, dtype: str
     median = statistics.median(times[1:])
     flops = counter.get_total_flops()
     achieved = flops / median / 1e9
-    return {"warmup_s": times[0], "runs_s": times[1:], "median_s": median, "frames_per_step": result["frames"],
-            "step_frames_per_s": result["frames"] / median, "flops_per_step": flops,
-            "flops_per_frame": flops / max(result["frames"], 1), "achieved_gflops": achieved,
+    return {"warmup_s": times[0], "runs_s": times[1:], "median_s": median, "frames_per_step": result.frames,
+            "step_frames_per_s": result.frames / median, "flops_per_step": flops,
+            "flops_per_frame": flops / max(result.frames, 1), "achieved_gflops": achieved,
             "peak_fractions": fractions(achieved, peaks, dtype=dtype)}
 
 
@@ -151,7 +151,7 @@ def time_loop(opt: argparse.Namespace, trainer, dataset, items: int, first_epoch
     start = time.perf_counter()
     while done < items:
         for batch in epoch_loader(opt, dataset, epoch):
-            frames += trainer.train_item(batch)["frames"]
+            frames += trainer.train_item(batch).frames
             done += 1
             if done >= items:
                 break

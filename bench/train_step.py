@@ -9,8 +9,9 @@ Flags of the reference measurement (tests/data/reference/timing.txt, 73.5 s and 
 ``--label_nc 35 --loadSize 256 --use_instance --fg --n_downsample_G 2 --num_D 1 --max_frames_per_gpu 6
 --n_frames_total 6`` (ngf 128, n_blocks 9), one data item of 8 frames = one chunk of 6 generated frames.
 The reference ran VGG19 and FlowNet2 with random weights; so does this benchmark by default (their cost does
-not depend on the weights; neither weight file exists here). ``--no_vgg`` and ``--flow_net dis`` measure
-without them.
+not depend on the weights; neither weight file exists here), handed to the Trainer as its ``vgg`` and ``flow``.
+``--no_reference_nets`` measures without both (the DIS flow of ``--flow_net dis``, no VGG loss); ``-- --no_vgg``
+without the VGG loss alone.
 
 Each configuration runs in a fresh subprocess: one warm-up step, then ``--steps`` timed steps (median
 reported, and the fastest, the better estimate on a shared machine) on the same synthetic clip. Peak memory is
@@ -57,7 +58,7 @@ from bench.peak import best_of, format_percent, fractions, measure_peaks_in_chil
 
 RECIPE = ["--name", "label2city_256_g1", "--label_nc", "35", "--loadSize", "256", "--use_instance", "--fg",
           "--n_downsample_G", "2", "--num_D", "1", "--max_frames_per_gpu", "6", "--n_frames_total", "6",
-          "--gpu_ids", "-1", "--nThreads", "0", "--no_vgg", "--flow_net", "dis"]
+          "--gpu_ids", "-1", "--nThreads", "0", "--flow_net", "dis"]
 CONFIGS = {
     "fp32": [],
     "bf16": ["--bf16"],
@@ -90,10 +91,8 @@ def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: 
 
     device = common.configure(device_name, cudnn_benchmark)
     gpu_ids = ["--gpu_ids", "0"] if device.type == "cuda" else []
-    opt = TrainOptions().parse(RECIPE + ["--dataroot", dataroot, "--checkpoints_dir", tempfile.mkdtemp()]
-                               + gpu_ids + CONFIGS[config] + extra, save=False, verbose=False)
-    trainer = Trainer(opt, device)
-    if reference_nets:  # the reference's cost: VGG19 and FlowNet2 with random weights
+    flow, vgg, no_vgg = None, None, ["--no_vgg"]
+    if reference_nets:  # the reference's cost: VGG19 and FlowNet2 with random weights, handed to the Trainer
         import torchvision
 
         from models.flow import FlowNet2Estimator
@@ -102,8 +101,10 @@ def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: 
 
         weights = Path(tempfile.mkdtemp()) / "vgg19_random.pth"
         torch.save(torchvision.models.vgg19(weights=None).state_dict(), weights)
-        trainer.model_d.criterion_vgg = VGGLoss(str(weights)).to(device)
-        trainer.flow = FlowNet2Estimator(FlowNet2()).to(device)
+        flow, vgg, no_vgg = FlowNet2Estimator(FlowNet2()).to(device), VGGLoss(str(weights)), []
+    opt = TrainOptions().parse(RECIPE + no_vgg + ["--dataroot", dataroot, "--checkpoints_dir", tempfile.mkdtemp()]
+                               + gpu_ids + CONFIGS[config] + extra, save=False, verbose=False)
+    trainer = Trainer(opt, device, flow=flow, vgg=vgg)
     if channels_last:
         for network in [trainer.model_g, trainer.model_d, trainer.flow]:
             if isinstance(network, torch.nn.Module):
@@ -125,16 +126,16 @@ def child(config: str, steps: int, threads: int, dataroot: str, reference_nets: 
     if count_flops == "after":  # one more, untimed step under the counter
         with counter:
             trainer.train_item(data)
-    finite = all(bool(torch.isfinite(v)) for v in result["losses"].values())
+    finite = all(bool(torch.isfinite(v)) for v in result.losses.values())
     flops = counter.get_total_flops()
     median = statistics.median(times[1:])
     return {"config": config, "device": device_name, "gpu": common.device_name(device),
             "channels_last": channels_last, "seconds_per_step": median, "min_seconds": min(times[1:]),
-            "frames_per_second": result["frames"] / median,
-            "runs": times, "flops_per_step": flops, "flops_per_frame": flops / max(result["frames"], 1),
+            "frames_per_second": result.frames / median,
+            "runs": times, "flops_per_step": flops, "flops_per_frame": flops / max(result.frames, 1),
             "peak_gib": peak_gib, "memory": common.memory_kind(device), "flops_counted": count_flops,
             "peak_rss_gib": peak_rss, "rss_before_gib": rss_before,
-            "growth_gib": peak_rss - rss_before, "losses_finite": finite, "frames": result["frames"]}
+            "growth_gib": peak_rss - rss_before, "losses_finite": finite, "frames": result.frames}
 
 
 def add_achieved(row: dict, peaks: dict | None, dtype: str) -> None:

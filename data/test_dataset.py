@@ -42,9 +42,6 @@ class TestDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.windows)
 
-    def n_frames(self, seq_index: int) -> int:
-        return len(self.mode.sequences[seq_index])
-
     def __getitem__(self, index: int) -> Clip:
         seq_index, start = self.windows[index]
         frame_indices = list(range(start, start + self.opt.n_frames_G))

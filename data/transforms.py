@@ -13,7 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from options.base_options import round_to_multiple
+
+def round_to_multiple(value: float, base: int = 32) -> int:
+    """Round to the nearest multiple of ``base`` (the reference's make_power_2, which is not a power of 2)."""
+    return int(round(value / base) * base)
 
 
 @dataclass(frozen=True)

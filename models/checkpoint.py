@@ -1,66 +1,31 @@
-"""Every checkpoint file goes through this module: names, the one ``torch.load``, the one strict check, saving.
+"""Every checkpoint file's format goes through this module: the one ``torch.load``, the one strict check, saving.
 
-Network files keep the reference layout, ``<checkpoints_dir>/<name>/<epoch>_net_<label>.pth`` holding the bare
-``state_dict()`` of one network, so published vid2vid models and ours interchange. Beside them a run keeps
-``<epoch>_training_state.pth`` (exact resume), ``iter.txt`` (the reference's resume point) and ``opt.json``.
-Loading is always ``weights_only=True``; a file that is missing, empty, truncated, not a PyTorch file or carries
-code is one `CheckpointError` line naming the file and the fix, with none of torch's own text.
+Where the files of a run go is `options.run_folder.RunFolder`'s business; this module reads and writes them.
+Network files hold the bare ``state_dict()`` of one network (the reference's layout), so published vid2vid
+models and ours interchange. Loading is always ``weights_only=True``; a file that is missing, empty, truncated,
+not a PyTorch file or carries code is one `CheckpointError` line naming the file and the fix, with none of
+torch's own text.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import pickle
 import warnings
-from argparse import Namespace
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from util.atomic import write_atomically
 
-# single-frame generators live under fixed run names, always as 'latest' (as in the reference)
-CITY_SINGLE_DIR = "label2city_single"
-FACE_SINGLE_DIR = "edge2face_single"
 OPTIONAL_BUFFER_SUFFIX = "num_batches_tracked"  # absent from files written by PyTorch 0.4.0
 MAX_KEYS_LISTED = 5
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file cannot be read or does not match the network it is loaded into."""
-
-
-# ---------------------------------------------------------------------------------------------- file names
-def run_dir(opt: Namespace) -> str:
-    return os.path.normpath(os.path.join(opt.checkpoints_dir, opt.name))
-
-
-def network_file_name(label: str, epoch_label: str | int) -> str:
-    return f"{epoch_label}_net_{label}.pth"
-
-
-def network_checkpoint_path(opt: Namespace, label: str, epoch_label: str | int | None = None) -> str:
-    """File of network ``label`` (G0, D, D_T1, D_f, G_single, E_single) for epoch ``epoch_label``
-    (default ``opt.which_epoch``)."""
-    if label in ("G_single", "E_single"):
-        from .single_frame_model import single_frame_path
-
-        return single_frame_path(opt, label)
-    epoch = opt.which_epoch if epoch_label is None else epoch_label
-    return os.path.join(run_dir(opt), network_file_name(label, epoch))
-
-
-def training_state_path(opt: Namespace, epoch_label: str | int) -> str:
-    return os.path.join(run_dir(opt), f"{epoch_label}_training_state.pth")
-
-
-def iter_file_path(opt: Namespace) -> str:
-    """The reference's resume point, ``<epoch>,<iteration>``."""
-    return os.path.join(run_dir(opt), "iter.txt")
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -220,63 +185,19 @@ def load_network_leniently(network: nn.Module, path: str, label: str) -> str:
 def save_checkpoint(obj: object, path: str) -> None:
     """``torch.save`` to a temporary file in the same folder, renamed when complete (crash-safe)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_atomically(path, lambda temporary: torch.save(obj, temporary))
+    write_atomically(path, checkpoint_writer(obj))
+
+
+def checkpoint_writer(obj: object) -> Callable[[str], None]:
+    """A writer of ``obj`` for `RunFolder.save`: called with the temporary path to write."""
+    return lambda path: torch.save(obj, path)
+
+
+def network_state(network: nn.Module) -> dict[str, torch.Tensor]:
+    """``network.state_dict()`` with its tensors detached and on the CPU (what a network file holds)."""
+    return {key: value.detach().cpu() for key, value in network.state_dict().items()}
 
 
 def save_network(network: nn.Module, path: str) -> None:
     """Write ``network.state_dict()`` (tensors moved to CPU) atomically."""
-    save_checkpoint({key: value.detach().cpu() for key, value in network.state_dict().items()}, path)
-
-
-
-# ---------------------------------------------------------------------------------------------- save manifests
-# ``<epoch>_checkpoint.json``, written after every file of one save: the iteration and each file's size, mtime
-# and SHA-256. A later save interrupted between its files leaves files that do not match it, which
-# `check_manifest` reports (so a test run never mixes networks of two iterations without a word).
-def manifest_path(opt: Namespace, epoch_label: str | int) -> str:
-    return os.path.join(run_dir(opt), f"{epoch_label}_checkpoint.json")
-
-
-def file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_manifest(opt: Namespace, epoch_label: str | int, files: list[str], iteration: dict) -> None:
-    entries = {}
-    for path in files:
-        stat = os.stat(path)
-        entries[os.path.basename(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                           "sha256": file_digest(path)}
-    text = json.dumps({"iteration": iteration, "files": entries}, indent=1) + "\n"
-    write_atomically(manifest_path(opt, epoch_label), lambda temporary: Path(temporary).write_text(text))
-
-
-def check_manifest(opt: Namespace, epoch_label: str | int, files: list[str]) -> None:
-    """CheckpointError when a file of ``files`` differs from the save manifest beside it (an interrupted save
-    mixed two iterations). Unchanged size and mtime are trusted; otherwise the content hash decides, so a copied
-    run folder still passes. Folders without a manifest (published models, older runs) are not checked."""
-    path = manifest_path(opt, epoch_label)
-    if not os.path.isfile(path):
-        return
-    try:
-        with open(path, encoding="utf-8") as handle:
-            entries = json.load(handle)["files"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CheckpointError(f"cannot read the save manifest {path} ({error}); delete it to load the files "
-                              "as they are") from None
-    for file_path in files:
-        entry = entries.get(os.path.basename(file_path))
-        if entry is None or not os.path.isfile(file_path):
-            continue
-        stat = os.stat(file_path)
-        if stat.st_size == 0 or stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
-            continue  # (an empty file is a copy that failed, not a save: reading it says so)
-        if file_digest(file_path) != entry["sha256"]:
-            raise CheckpointError(
-                f"{file_path} is not the file of the last complete save (manifest {path}): a save was interrupted "
-                "and the networks are from different iterations; resume training with --continue_train to rewrite "
-                f"them, or pick another --which_epoch")
+    save_checkpoint(network_state(network), path)

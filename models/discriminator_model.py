@@ -8,7 +8,7 @@ the optimizers and calls ``backward`` on the totals."""
 from __future__ import annotations
 
 from argparse import Namespace
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -18,6 +18,7 @@ from .networks.discriminator import MultiscaleDiscriminator
 from .networks.factory import build_discriminators
 from .networks.losses import DPredictions, GANLoss, feature_matching_loss, masked_l1_loss
 from .networks.warp import warp
+from .outputs import GeneratorChunk
 
 FLOW_INPUT_SCALE = 20.0  # temporal D sees reference flows / 20
 # the generator outputs `image_losses` reads (GeneratorModel.forward's keys), in the former positional order
@@ -42,7 +43,8 @@ class DiscriminatorModel(nn.Module):
     (G_GAN, D_real, ..., G_T_GAN, ...); ``total_losses`` sums them into loss_G / loss_D / loss_D_T.
     """
 
-    def __init__(self, opt: Namespace) -> None:
+    def __init__(self, opt: Namespace, vgg: nn.Module | None = None) -> None:
+        """``vgg``: the VGG loss network to use (default: built from the VGG19 weights); unused with --no_vgg."""
         super().__init__()
         self.opt_num_D = opt.num_D
         self.n_layers_D = opt.n_layers_D
@@ -55,11 +57,11 @@ class DiscriminatorModel(nn.Module):
         self.netD_T = nn.ModuleList(nets[f"D_T{s}"] for s in range(opt.n_scales_temporal))
         self.netD_f: MultiscaleDiscriminator | None = nets.get("D_f")
         self.criterion_gan = GANLoss(opt.gan_mode)
-        self.criterion_vgg = None  # None: G_VGG is 0 (bench/train_step.py may set one later; it is then used)
+        self.criterion_vgg: nn.Module | None = None  # None (--no_vgg): G_VGG is 0
         if not opt.no_vgg:
             from .networks.vgg import VGGLoss
 
-            self.criterion_vgg = VGGLoss()
+            self.criterion_vgg = VGGLoss() if vgg is None else vgg
 
     def networks(self) -> dict[str, nn.Module]:
         """Networks by checkpoint label (D, D_T0.., D_f); the VGG loss network is not one of them."""
@@ -171,14 +173,14 @@ class DiscriminatorModel(nn.Module):
     # ------------------------------------------------------------------ losses
     def image_losses(
         self,
-        outputs: Mapping[str, torch.Tensor | None],
+        outputs: GeneratorChunk,
         flow_ref: torch.Tensor | None,
         conf_ref: torch.Tensor | None,
     ) -> Losses:
         """Weighted per-frame losses of one chunk, in the table's order (the reference's names).
 
         Args:
-            outputs: GeneratorModel.forward's dict (other keys are ignored): real_image, fake_image,
+            outputs: `GeneratorModel.forward`'s chunk (other fields are ignored): real_image, fake_image,
                 fake_raw_image (or None), real_prev_image, fake_prev_image (B, n, 3, H, W); real_label
                 (B, n, C, H, W); flow (B, n, 2, H, W) and weight (B, n, 1, H, W) or None. Flattened
                 (N, C, H, W) tensors work too.
@@ -186,7 +188,7 @@ class DiscriminatorModel(nn.Module):
                 model, whose table has no flow or warp term).
             conf_ref: (B, n, 1, H, W) its confidence (or None).
         """
-        x: Inputs = {key: flatten_frames(outputs.get(key)) for key in IMAGE_INPUTS}
+        x: Inputs = {key: flatten_frames(getattr(outputs, key)) for key in IMAGE_INPUTS}
         x["flow_ref"], x["conf_ref"] = flatten_frames(flow_ref), flatten_frames(conf_ref)
         table, steps = self.loss_table, self.image_steps()
         raw: Losses = {}

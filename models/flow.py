@@ -25,7 +25,6 @@ from models.checkpoint import check_state_dict, read_checkpoint, read_state_dict
 from models.flownet2 import FlowNet2, resample2d
 from options.choices import FLOW_NETS
 
-FLOW_BACKENDS = FLOW_NETS  # --flow_net values, defined once in options/choices.py
 # The reference's location (relative to the repository root there and here).
 DEFAULT_FLOWNET2_CHECKPOINT = Path(__file__).resolve().parent / "flownet2_pytorch" / "FlowNet2_checkpoint.pth.tar"
 CONFIDENCE_THRESHOLD = 0.02  # on the per-pixel sum over RGB of the squared warp error, frames in [-1, 1]
@@ -272,7 +271,7 @@ def build_flow_estimator(
     """The flow backend named by ``--flow_net``, frozen and on ``device``.
 
     Args:
-        name: one of ``FLOW_BACKENDS``.
+        name: one of ``FLOW_NETS`` (options/choices.py).
         device: torch device for the network and its outputs.
         flownet_checkpoint: ``--flownet_checkpoint`` (FlowNet2 only); default the reference's location.
         raft_weights: RAFT-large weights file (RAFT only); default torchvision's hub cache.
@@ -283,10 +282,10 @@ def build_flow_estimator(
         return RaftEstimator(load_raft(raft_weights, device))
     if name == "dis":
         return DisEstimator()
-    raise ValueError(f"--flow_net must be one of {', '.join(FLOW_BACKENDS)}; got '{name}'")
+    raise ValueError(f"--flow_net must be one of {', '.join(FLOW_NETS)}; got '{name}'")
 
 
 __all__ = [
-    "FLOW_BACKENDS", "DEFAULT_FLOWNET2_CHECKPOINT", "FlowEstimator", "FlowNet2Estimator", "FlowResult",
+    "DEFAULT_FLOWNET2_CHECKPOINT", "FlowEstimator", "FlowNet2Estimator", "FlowResult",
     "RaftEstimator", "DisEstimator", "build_flow_estimator", "load_flownet2", "load_raft", "warp_confidence",
 ]

@@ -11,8 +11,7 @@ from torch import nn
 from .input_encoding import build_pyramid, encode_labels, foreground_mask
 from .networks.factory import build_generator, build_single_frame_networks
 from .networks.single_frame import FeatureEncoder
-
-Pyramid = list[torch.Tensor]  # finest first, each (B, T, C, h, w)
+from .outputs import GeneratedFrame, GeneratorChunk, Pyramid
 
 
 class GeneratorModel(nn.Module):
@@ -104,7 +103,7 @@ class GeneratorModel(nn.Module):
         prev_outputs: Pyramid | None,
         train_coarse_scales: bool = True,
         n_frames_backpropagate: int = 1,
-    ) -> dict[str, torch.Tensor | Pyramid | None]:
+    ) -> GeneratorChunk:
         """Generate one training chunk frame by frame.
 
         Args:
@@ -116,12 +115,7 @@ class GeneratorModel(nn.Module):
             train_coarse_scales: False detaches the coarser scales' outputs (``--niter_fix_global``).
             n_frames_backpropagate: previous outputs fed to G are detached every that many frames (1 = always,
                 the reference's default; see `run_scales`).
-        Returns dict:
-            fake_image, fake_raw_image (B, n, 3, H, W); flow (B, n, 2, H, W) and weight (B, n, 1, H, W) or None;
-            real_label (B, n, C, H, W); real_image, real_prev_image (B, n, 3, H, W) (frames t and t-1);
-            fake_prev_image (B, n, 3, H, W): generated frame t-1 (real previous frame for the very first
-            frame of a sequence; the previous chunk's last output for a later chunk's first frame, as the
-            reference does on GPU), detached; prev_outputs: per-scale last tG-1 outputs, detached, for the next chunk.
+        Returns the chunk's `GeneratorChunk` (every field filled, flow and weight None without a flow branch).
         """
         tG = self.n_frames_G
         labels = self.encode(label_map, instances)
@@ -153,17 +147,17 @@ class GeneratorModel(nn.Module):
         fake_image = prev_pyr[0][:, tG - 1 :]  # (B, n, 3, H, W)
         last_prev = real_image[:, tG - 2 : tG - 1] if is_first_chunk else prev_outputs[0][:, -1:]
         fake_prev_image = torch.cat([last_prev, fake_image[:, :-1].detach()], dim=1)
-        return {
-            "fake_image": fake_image,
-            "fake_raw_image": torch.stack(raw_frames, dim=1),
-            "flow": torch.stack(flows, dim=1) if flows else None,
-            "weight": torch.stack(weights, dim=1) if weights else None,
-            "real_label": labels[:, tG - 1 :],
-            "real_image": real_image[:, tG - 1 :],
-            "real_prev_image": real_image[:, tG - 2 : -1],
-            "fake_prev_image": fake_prev_image,
-            "prev_outputs": [level[:, -(tG - 1) :].detach() for level in prev_pyr],
-        }
+        return GeneratorChunk(
+            fake_image=fake_image,
+            fake_raw_image=torch.stack(raw_frames, dim=1),
+            flow=torch.stack(flows, dim=1) if flows else None,
+            weight=torch.stack(weights, dim=1) if weights else None,
+            real_label=labels[:, tG - 1 :],
+            real_image=real_image[:, tG - 1 :],
+            real_prev_image=real_image[:, tG - 2 : -1],
+            fake_prev_image=fake_prev_image,
+            prev_outputs=[level[:, -(tG - 1) :].detach() for level in prev_pyr],
+        )
 
     # ------------------------------------------------------------------ test
     def first_frames(
@@ -214,7 +208,7 @@ class GeneratorModel(nn.Module):
         instances: torch.Tensor | None,
         prev_outputs: Pyramid | None,
         face_features: dict[int, torch.Tensor] | None = None,
-    ) -> dict[str, torch.Tensor | Pyramid | list]:
+    ) -> GeneratedFrame:
         """Generate the newest frame of a rolling window of tG label frames (test.py's ``inference``).
 
         Args:
@@ -222,9 +216,7 @@ class GeneratorModel(nn.Module):
             real_image: (B, tG, 3, H, W) or None (needed for the first call with ``--use_real_img``).
             instances: (B, tG, 1, H, W) or None.
             prev_outputs: None for the first call of a sequence, else the ``prev_outputs`` of the last call.
-        Returns dict: fake_image (B, 3, H, W); scale_outputs (one output dict per scale, coarsest first);
-            prev_outputs (per-scale (B, tG-1, 3, h, w), finest first) to pass to the next call;
-            real_label (B, C, H, W) encoded labels of frame t.
+        Returns the window's `GeneratedFrame`; its ``prev_outputs`` go with the next call.
         """
         labels = self.encode(label_map, instances)
         is_first = prev_outputs is None
@@ -236,12 +228,8 @@ class GeneratorModel(nn.Module):
         for si, level in enumerate(prev_outputs):
             out = outputs[self.n_scales - 1 - si]["image"]
             new_prev.append(torch.cat([level[:, 1:], out.unsqueeze(1)], dim=1))
-        return {
-            "fake_image": outputs[-1]["image"],
-            "scale_outputs": outputs,
-            "prev_outputs": new_prev,
-            "real_label": labels[:, -1],
-        }
+        return GeneratedFrame(fake_image=outputs[-1]["image"], real_label=labels[:, -1], scale_outputs=outputs,
+                              prev_outputs=new_prev)
 
 
 def face_cluster_features(

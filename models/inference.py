@@ -9,7 +9,6 @@ per generated frame.
 from __future__ import annotations
 
 import codecs
-import glob
 import importlib
 import io
 import os
@@ -17,24 +16,22 @@ import pickle
 import re
 from argparse import Namespace
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from data.clip import Clip
+from options.run_folder import ManifestError, RunFolder
 
-from .checkpoint import (
-    CheckpointError,
-    check_manifest,
-    load_network,
-    network_checkpoint_path,
-    run_dir,
-)
+from .checkpoint import CheckpointError, load_network
 from .generator_model import GeneratorModel
 from .single_frame_model import (
     SINGLE_FRAME_MODEL,
     SingleFrameModel,
     check_single_frame_folder,
+    single_frame_folder,
+    single_frame_path,
     single_frame_run,
     single_frame_source,
 )
@@ -52,6 +49,14 @@ def check_first_frame_source(opt: Namespace) -> None:
         )
 
 
+def network_checkpoint_path(opt: Namespace, label: str, epoch_label: str | int | None = None) -> str:
+    """File of network ``label`` (G0, D, D_T1, D_f; G_single / E_single: the ``--use_single_G`` run's) for epoch
+    ``epoch_label`` (default ``opt.which_epoch``)."""
+    if label in ("G_single", "E_single"):
+        return single_frame_path(opt, label)
+    return RunFolder.of(opt).network_file(label, opt.which_epoch if epoch_label is None else epoch_label)
+
+
 def expected_files(opt: Namespace, model: GeneratorModel) -> dict[str, str]:
     """Checkpoint file of every network of ``model``, by label."""
     return {label: network_checkpoint_path(opt, label) for label in model.networks()}
@@ -59,8 +64,9 @@ def expected_files(opt: Namespace, model: GeneratorModel) -> dict[str, str]:
 
 def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
     """Raise FileNotFoundError with the likely cause (folder, epoch, scale count, single-frame G)."""
-    folder = run_dir(opt)
-    if not os.path.isdir(folder):
+    run_folder = RunFolder.of(opt)
+    folder = run_folder.path
+    if not run_folder.exists():
         raise FileNotFoundError(
             f"checkpoint folder {folder} not found: download the published models with `{DOWNLOAD_HINT}` "
             "or point --checkpoints_dir/--name at a trained run"
@@ -68,18 +74,19 @@ def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
     main_label = next(iter(files))  # G0, or G_<loadSize> of a single-frame run
     main = files[main_label]
     if not os.path.isfile(main):
-        suffix = f"_net_{main_label}.pth"
-        epochs = sorted(os.path.basename(p)[: -len(suffix)] for p in glob.glob(os.path.join(folder, f"*{suffix}")))
-        available = f"available --which_epoch values: {', '.join(epochs)}" if epochs else f"no *{suffix} there"
+        epochs = run_folder.epochs_of(main_label)
+        available = (f"available --which_epoch values: {', '.join(epochs)}" if epochs
+                     else f"no *_net_{main_label}.pth there")
         if not epochs and main_label != "G0":
-            available += f"; was it trained with another --loadSize? it has {', '.join(single_frame_files(folder))}"
+            single_frame_files = run_folder.network_files("G_*") or ["none"]
+            available += f"; was it trained with another --loadSize? it has {', '.join(single_frame_files)}"
         raise FileNotFoundError(f"checkpoint {main} not found ({available})")
     for label, path in files.items():
         if os.path.isfile(path):
             continue
         scale = re.fullmatch(r"G(\d+)", label)
         if scale:
-            present = count_scales(opt)
+            present = run_folder.count_scales(opt.which_epoch)
             raise FileNotFoundError(
                 f"checkpoint {path} not found: --n_scales_spatial {opt.n_scales_spatial} needs G0..G"
                 f"{opt.n_scales_spatial - 1} but {folder} has {present} scale(s); use --n_scales_spatial {present}"
@@ -88,18 +95,6 @@ def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
             f"single-frame generator {path} not found (needed by --use_single_G; --loadSize {opt.loadSize} picks the "
             f"file): {single_frame_source(single_frame_run(opt))}; or use --use_real_img / --no_first_img instead"
         )
-
-
-def single_frame_files(folder: str) -> list[str]:
-    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*_net_G_*.pth"))) or ["none"]
-
-
-def count_scales(opt: Namespace) -> int:
-    """Number of consecutive G0, G1, ... files of --which_epoch in the run folder."""
-    n = 0
-    while os.path.isfile(network_checkpoint_path(opt, f"G{n}")):
-        n += 1
-    return n
 
 
 def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> GeneratorModel | SingleFrameModel:
@@ -124,7 +119,12 @@ def load_test_model(opt: Namespace, device: torch.device | str = "cpu") -> Gener
         model = SingleFrameModel(opt) if single_frame else GeneratorModel(opt)
     files = expected_files(opt, model)
     check_files_exist(opt, files)
-    check_manifest(opt, opt.which_epoch, [path for path in files.values() if path.startswith(run_dir(opt))])
+    run_folder = RunFolder.of(opt)
+    try:
+        run_folder.check_manifest(opt.which_epoch, [path for path in files.values()
+                                                    if os.path.dirname(path) == run_folder.path])
+    except ManifestError as error:
+        raise CheckpointError(str(error)) from None
     for label, network in model.networks().items():
         load_network(network, files[label], label, mmap=True)
     left_on_meta = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
@@ -139,7 +139,7 @@ FACE_PARTS_IN_FEATURES = 7  # part ids 0..6 of the face mode's part map
 
 def face_features_path(opt: Namespace) -> str:
     """The face single-frame G's per-part feature bank, next to its networks (edge2face_single/features.npy)."""
-    return os.path.normpath(os.path.join(opt.checkpoints_dir, single_frame_run(opt), "features.npy"))
+    return single_frame_folder(opt).file("features.npy")
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -217,29 +217,47 @@ def load_face_features(opt: Namespace, model: GeneratorModel) -> dict[int, torch
 
 def extra_scales_notice(opt: Namespace) -> str | None:
     """A hint when the run folder has more generator scales than --n_scales_spatial uses."""
-    present = count_scales(opt)
+    run_folder = RunFolder.of(opt)
+    present = run_folder.count_scales(opt.which_epoch)
     if present > opt.n_scales_spatial:
-        return (f"notice: {os.path.join(opt.checkpoints_dir, opt.name)} has {present} generator scales but "
+        return (f"notice: {run_folder} has {present} generator scales but "
                 f"--n_scales_spatial is {opt.n_scales_spatial}; the published multi-scale models need "
                 f"--n_scales_spatial {present}")
     return None
 
 
 # ---------------------------------------------------------------------------------------------- running
+@dataclass(frozen=True)
+class TestFrame:
+    """One generated test frame, as `generate` yields it to test.py's result writer.
+
+    fake_image: (3, H, W) in [-1, 1]; real_label: (C, H, W) the encoded input of the frame; scale_outputs: the
+    generator's per-scale output dicts (coarsest first); label_path: the frame's input file (its folder names the
+    sequence); frame_index: its index in the sequence; starts_sequence: the first output of its sequence.
+    """
+
+    __test__ = False  # (not a pytest test class, despite the name)
+
+    fake_image: torch.Tensor
+    real_label: torch.Tensor
+    scale_outputs: list[dict[str, torch.Tensor | None]]
+    label_path: str
+    frame_index: int
+    starts_sequence: bool
+
+
 @torch.no_grad()
 def generate(
     model: GeneratorModel,
     samples: Iterable[Clip],
     device: torch.device | str = "cpu",
     face_features: dict[int, torch.Tensor] | None = None,
-) -> Iterator[dict]:
+) -> Iterator[TestFrame]:
     """Run the sequential generator over test windows in order (the reference test.py's loop).
 
     A clip with ``starts_sequence`` begins a new sequence: its history is made from the real frames, the
     single-frame G or zeros (see ``GeneratorModel.first_frames``); later clips reuse the previous outputs of
-    every scale. Yields per clip: ``fake_image`` (3, H, W) in [-1, 1], ``real_label`` (C, H, W) the encoded
-    labels of the newest frame, ``scale_outputs`` (the model's per-scale dicts), ``label_path`` (the newest
-    frame's label file), ``sequence``, ``frame_index`` and ``starts_sequence``.
+    every scale. Yields one `TestFrame` per clip.
     """
     prev_outputs = None
     for sample in samples:
@@ -249,13 +267,7 @@ def generate(
         elif prev_outputs is None:
             raise ValueError("the first test window must start a sequence (starts_sequence True)")
         out = model.inference(clip.label, clip.real, clip.instance, prev_outputs, face_features)
-        prev_outputs = out["prev_outputs"]
-        yield {
-            "fake_image": out["fake_image"][0],
-            "real_label": out["real_label"][0],
-            "scale_outputs": out["scale_outputs"],
-            "label_path": clip.newest_path,
-            "sequence": clip.sequence_name,
-            "frame_index": clip.frame_index,
-            "starts_sequence": clip.starts_sequence,
-        }
+        prev_outputs = out.prev_outputs
+        yield TestFrame(fake_image=out.fake_image[0], real_label=out.real_label[0], scale_outputs=out.scale_outputs,
+                        label_path=clip.newest_path, frame_index=clip.frame_index,
+                        starts_sequence=clip.starts_sequence)

@@ -13,20 +13,22 @@ downsampling come from ``--ngf``, ``--n_blocks`` and ``--n_downsample_G``; it re
 
 from __future__ import annotations
 
-import os
 from argparse import Namespace
 
 import torch
 from torch import nn
 
-from options.saved_run import read_saved_options
+from options.run_folder import LATEST, RunFolder
 
-from .checkpoint import CITY_SINGLE_DIR, FACE_SINGLE_DIR
 from .input_encoding import encode_labels
 from .networks.blocks import get_norm_layer
 from .networks.single_frame import GlobalGenerator
+from .outputs import GeneratedFrame, GeneratorChunk
 
 SINGLE_FRAME_MODEL = "single_frame"
+# the published single-frame generators live under fixed run names, always as 'latest' (as in the reference)
+CITY_SINGLE_DIR = "label2city_single"
+FACE_SINGLE_DIR = "edge2face_single"
 
 
 def single_frame_label(opt: Namespace) -> str:
@@ -66,7 +68,7 @@ def trained_single_frame_options(opt: Namespace) -> Namespace | None:
     ``model: single_frame``); None for NVIDIA's downloads, whose architecture the reference fixes by --loadSize.
 
     Raises ValueError when that run's input does not match this run's (--label_nc / --input_nc / --loadSize)."""
-    found = read_saved_options(opt.checkpoints_dir, single_frame_run(opt))
+    found = single_frame_folder(opt).read_options()
     if found is None or found[1].get("model") != SINGLE_FRAME_MODEL:
         return None
     path, saved = found
@@ -78,6 +80,11 @@ def trained_single_frame_options(opt: Namespace) -> Namespace | None:
             f"--loadSize {opt.loadSize}; train the single-frame run with this run's flags"
         )
     return single
+
+
+def single_frame_folder(opt: Namespace) -> RunFolder:
+    """The run folder ``--use_single_G`` reads, beside this run's (see `single_frame_run`)."""
+    return RunFolder.of(opt, single_frame_run(opt))
 
 
 def single_frame_source(run: str) -> str:
@@ -99,22 +106,21 @@ def single_frame_kind(opt: Namespace) -> str:
 
 def check_single_frame_folder(opt: Namespace) -> None:
     """FileNotFoundError naming the ``--use_single_G`` run folder and how to get it, when it does not exist."""
-    run = single_frame_run(opt)
-    folder = os.path.normpath(os.path.join(opt.checkpoints_dir, run))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"--use_single_G: {folder} not found: {single_frame_source(run)}; or use "
+    folder = single_frame_folder(opt)
+    if not folder.exists():
+        raise FileNotFoundError(f"--use_single_G: {folder} not found: {single_frame_source(folder.name)}; or use "
                                 "--use_real_img / --no_first_img instead")
 
 
 def single_frame_path(opt: Namespace, label: str) -> str:
     """File of ``G_single`` / ``E_single``: ``latest_net_G_<loadSize>.pth`` (trained runs and the published
     Cityscapes ones), ``latest_net_G.pth`` / ``latest_net_E.pth`` (the published face one)."""
-    folder = os.path.join(opt.checkpoints_dir, single_frame_run(opt))
+    folder = single_frame_folder(opt)
     if single_frame_kind(opt) == "face":
-        return os.path.normpath(os.path.join(folder, f"latest_net_{label[0]}.pth"))
+        return folder.network_file(label[0], LATEST)
     if label == "E_single":
         raise ValueError("only the published face single-frame generator has a feature encoder")
-    return os.path.normpath(os.path.join(folder, f"latest_net_{single_frame_label(opt)}.pth"))
+    return folder.network_file(single_frame_label(opt), LATEST)
 
 
 class SingleFrameModel(nn.Module):
@@ -136,12 +142,12 @@ class SingleFrameModel(nn.Module):
         """(B, T, c, H, W) dataset labels -> (B, T, C, H, W) one-hot (or continuous) input, no instance edges."""
         return encode_labels(label_map, self.label_nc, None)
 
-    def forward(self, label_map: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every frame independently: (B, T, c, H, W) labels -> fake_image (B, T, 3, H, W), real_label."""
+    def forward(self, label_map: torch.Tensor) -> GeneratorChunk:
+        """Every frame independently: (B, T, c, H, W) labels -> fake_image (B, T, 3, H, W) and real_label."""
         labels = self.encode(label_map)
         b, t = labels.shape[:2]
         fake = self.generators[0](labels.flatten(0, 1))
-        return {"fake_image": fake.unflatten(0, (b, t)), "real_label": labels}
+        return GeneratorChunk(fake_image=fake.unflatten(0, (b, t)), real_label=labels)
 
     @torch.no_grad()
     def inference(
@@ -151,11 +157,10 @@ class SingleFrameModel(nn.Module):
         instances: torch.Tensor | None,
         prev_outputs: list | None,
         face_features: dict | None = None,
-    ) -> dict:
+    ) -> GeneratedFrame:
         """The newest frame of a test window, made from its labels alone (the same call as
         `GeneratorModel.inference`; history, real frames and instances are not used)."""
         del real_image, instances, prev_outputs, face_features
         labels = self.encode(label_map[:, -1:])[:, 0]
         fake = self.generators[0](labels)
-        return {"fake_image": fake, "scale_outputs": [{"image": fake}], "prev_outputs": [],
-                "real_label": labels}
+        return GeneratedFrame(fake_image=fake, real_label=labels, scale_outputs=[{"image": fake}], prev_outputs=[])

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 
 import torch
+from torch import nn
 
 from data.clip import Clip
 
 from .discriminator_model import DiscriminatorModel
 from .single_frame_model import SingleFrameModel
-from .trainer import Trainer, split_clip
+from .trainer import StepResult, Trainer, split_clip
 
 
 def single_frame_discriminator_options(opt: argparse.Namespace) -> argparse.Namespace:
@@ -25,14 +26,15 @@ def single_frame_discriminator_options(opt: argparse.Namespace) -> argparse.Name
 class SingleFrameTrainer(Trainer):
     """`Trainer` with the per-frame generator and its image discriminator (no flow network)."""
 
-    def build_models(self, opt: argparse.Namespace) -> tuple[SingleFrameModel, DiscriminatorModel]:
-        return SingleFrameModel(opt), DiscriminatorModel(single_frame_discriminator_options(opt))
+    def build_models(self, opt: argparse.Namespace, vgg: nn.Module | None = None
+                     ) -> tuple[SingleFrameModel, DiscriminatorModel]:
+        return SingleFrameModel(opt), DiscriminatorModel(single_frame_discriminator_options(opt), vgg)
 
     @staticmethod
     def build_flow(opt: argparse.Namespace, device: torch.device) -> None:
         return None
 
-    def train_item(self, data: Clip) -> dict:
+    def train_item(self, data: Clip) -> StepResult:
         """Train on the frames of one loader batch, ``--max_frames_per_gpu`` frames per update. Returns the
         losses of the last chunk, its visuals and the number of frames, as `Trainer.train_item`."""
         label, real, _ = split_clip(data, self.device)
@@ -42,11 +44,10 @@ class SingleFrameTrainer(Trainer):
         for start in range(0, n_frames, chunk):
             window = slice(start, start + chunk)
             with self.autocast():
-                out = self.generator(label[:, window])
-                out["real_image"] = real[:, window]
+                out = self.generator(label[:, window])._replace(real_image=real[:, window])
                 losses = self.model_d.image_losses(out, None, None)
             totals = self.model_d.total_losses(losses, [])
             applied &= self._update(totals, [])
         named = self.model_d.loss_table.logged(losses, {}, totals)
-        visuals = {key: out[key].detach() for key in ("real_label", "fake_image", "real_image")}
-        return {"losses": named, "visuals": visuals, "frames": n_frames * label.size(0), "applied": applied}
+        visuals = {key: getattr(out, key).detach() for key in ("real_label", "fake_image", "real_image")}
+        return StepResult(losses=named, visuals=visuals, frames=n_frames * label.size(0), applied=applied)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -26,14 +27,14 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from data.clip import Clip
+from options.run_folder import RunFolder
 
 from .checkpoint import (
+    checkpoint_writer,
     load_network,
     load_network_leniently,
     load_state_dict_strict,
-    network_checkpoint_path,
-    network_file_name,
-    save_network,
+    network_state,
 )
 from .discriminator_model import DiscriminatorModel
 from .flow import build_flow_estimator
@@ -62,6 +63,23 @@ class DistributedContext:
         return self.rank == 0
 
 
+@dataclass(frozen=True)
+class StepResult:
+    """What `Trainer.train_item` reports of one loader batch to train.py's loop.
+
+    losses: name -> 0-dim tensor of the LAST chunk (as the reference prints; temporal losses suffixed with their
+        scale, e.g. G_T_GAN0; the totals loss_G, loss_D, loss_D_T<s>);
+    visuals: name -> detached tensor of the last chunk for display ((B, n, C, H, W) or None), see
+        `models.training_logger.visuals_to_images`;
+    frames: frames generated; applied: False when a non-finite loss or gradient skipped an update of some chunk.
+    """
+
+    losses: dict[str, torch.Tensor]
+    visuals: dict[str, torch.Tensor | None]
+    frames: int
+    applied: bool = True
+
+
 def split_clip(data: Clip, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Loader batch -> label (B, T, c, H, W), real (B, T, 3, H, W), instances (B, T, 1, H, W) or None."""
     clip = data.as_batch().to(device)
@@ -84,17 +102,21 @@ class Trainer:
     """Owns the networks, optimizers, AMP scaler and the per-item frame loop (see the module docstring)."""
 
     def __init__(self, opt: argparse.Namespace, device: torch.device,
-                 distributed: DistributedContext | None = None) -> None:
+                 distributed: DistributedContext | None = None, flow: object | None = None,
+                 vgg: nn.Module | None = None) -> None:
+        """``flow``: a flow estimator to use instead of the one ``--flow_net`` names (a callable
+        (current, previous) -> `FlowResult`; benchmarks give one with set weights); ``vgg``: the VGG loss network
+        instead of the one built from the VGG19 weights (ignored with ``--no_vgg``)."""
         self.opt = opt
         self.device = device
         self.distributed = distributed or DistributedContext()
         self.amp_dtype = self._check_precision(opt, device)
         torch.manual_seed(opt.seed)  # identical initial weights on every rank and in every rerun
-        model_g, model_d = self.build_models(opt)
+        model_g, model_d = self.build_models(opt, vgg)
         self.model_g, self.model_d = model_g.to(device), model_d.to(device)
         for network in self.networks().values():
             network.apply(init_weights)
-        self.flow = self.build_flow(opt, device)
+        self.flow = self.build_flow(opt, device) if flow is None else flow
         if opt.grad_checkpoint_G:
             for generator in self.model_g.generators:
                 generator.forward = functools.partial(checkpointed, generator.forward)
@@ -114,9 +136,10 @@ class Trainer:
         self.epoch = 0
 
     # ------------------------------------------------------------------ setup
-    def build_models(self, opt: argparse.Namespace) -> tuple[nn.Module, DiscriminatorModel]:
+    def build_models(self, opt: argparse.Namespace, vgg: nn.Module | None = None
+                     ) -> tuple[nn.Module, DiscriminatorModel]:
         """The generator model (``generators``, ``networks()``) and the discriminators with their losses."""
-        return GeneratorModel(opt), DiscriminatorModel(opt)
+        return GeneratorModel(opt), DiscriminatorModel(opt, vgg)
 
     @staticmethod
     def build_flow(opt: argparse.Namespace, device: torch.device):  # noqa: ANN205 - a FlowEstimator or None
@@ -172,14 +195,9 @@ class Trainer:
             result = self.flow(current.float(), previous.float())
         return result.flow, result.conf
 
-    def train_item(self, data: dict) -> dict:
-        """Train on one loader batch of clips, chunk by chunk.
-
-        Returns dict: ``losses`` (name -> 0-dim tensor of the LAST chunk, as the reference prints; temporal
-        losses suffixed with their scale, e.g. G_T_GAN0), ``visuals`` (tensors of the last chunk for display,
-        detached), ``frames`` (frames generated) and ``applied`` (False when a non-finite loss or gradient
-        skipped an update of some chunk; see `_update`).
-        """
+    def train_item(self, data: Clip) -> StepResult:
+        """Train on one loader batch of clips, chunk by chunk (see `StepResult`; updates skipped for
+        non-finite values: `_update`)."""
         opt = self.opt
         tG = opt.n_frames_G
         label, real, inst = split_clip(data, self.device)
@@ -194,23 +212,23 @@ class Trainer:
                 out = self.generator(label[:, window], real[:, window], None if inst is None else inst[:, window],
                                      prev_outputs, train_coarse_scales=self.all_scales,
                                      n_frames_backpropagate=n_frames_bp)
-            prev_outputs = out["prev_outputs"]
-            flow_ref, conf_ref = self.flow_fp32(out["real_image"], out["real_prev_image"])
+            prev_outputs = out.prev_outputs
+            flow_ref, conf_ref = self.flow_fp32(out.real_image, out.real_prev_image)
             with self.autocast():
                 losses = self.model_d.image_losses(out, flow_ref, conf_ref)
-            groups = history.update(out["real_image"], out["fake_image"], flow_ref, conf_ref, self.flow_fp32)
+            groups = history.update(out.real_image, out.fake_image, flow_ref, conf_ref, self.flow_fp32)
             scales = [s for s, group in enumerate(groups) if group is not None]
             with self.autocast():
                 losses_t = [self.model_d.temporal_losses(s, **groups[s]) for s in scales]
             totals = self.model_d.total_losses(losses, losses_t)
             applied &= self._update(totals, scales)
             if first_frame is None:
-                first_frame = out["fake_image"][:, 0].detach()
+                first_frame = out.fake_image[:, 0].detach()
         named = self.model_d.loss_table.logged(losses, dict(zip(scales, losses_t, strict=True)), totals)
-        visuals = {key: out[key].detach() if out[key] is not None else None
+        visuals = {key: None if getattr(out, key) is None else getattr(out, key).detach()
                    for key in ("real_label", "fake_image", "fake_raw_image", "real_image", "flow", "weight")}
         visuals.update(fake_first_image=first_frame, flow_ref=flow_ref, conf_ref=conf_ref)
-        return {"losses": named, "visuals": visuals, "frames": n_generate * real.size(0), "applied": applied}
+        return StepResult(losses=named, visuals=visuals, frames=n_generate * real.size(0), applied=applied)
 
     def _update(self, totals: dict, scales: list[int]) -> bool:
         """The reference's update order: G, then D (+ D_f), then each temporal D that ran. loss_G also
@@ -271,13 +289,11 @@ class Trainer:
                 dist.broadcast(tensor.data, src=0)
 
     # ------------------------------------------------------------------ checkpoints
-    def save_networks(self, epoch_label: str | int) -> list[str]:
-        """The reference's per-network files ``<epoch>_net_<label>.pth`` (bare state_dicts); returns their paths."""
-        paths = []
-        for label, network in self.networks().items():
-            paths.append(network_checkpoint_path(self.opt, label, epoch_label))
-            save_network(network, paths[-1])
-        return paths
+    def network_writers(self, epoch_label: str | int) -> dict[str, Callable[[str], None]]:
+        """Writers of the reference's per-network files ``<epoch>_net_<label>.pth`` (bare state_dicts), by file
+        name, for `RunFolder.save`."""
+        return {RunFolder.network_file_name(label, epoch_label): checkpoint_writer(network_state(network))
+                for label, network in self.networks().items()}
 
     def training_state(self, epoch: int, epoch_iter: int, total_steps: int, n_frames_total: int,
                        options: dict) -> dict:
@@ -288,13 +304,12 @@ class Trainer:
         return {
             "format": STATE_FORMAT, "version": STATE_VERSION,
             "epoch": epoch, "epoch_iter": epoch_iter, "total_steps": total_steps, "n_frames_total": n_frames_total,
-            "networks": {label: {k: v.detach().cpu() for k, v in net.state_dict().items()}
-                         for label, net in self.networks().items()},
+            "networks": {label: network_state(net) for label, net in self.networks().items()},
             "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers().items()},
             "g_optimizer_all_scales": self.all_scales,
             "scaler": self.scaler.state_dict(),
             "rng": rng,
-            "options": options,
+            "options": options,  # the file describes its run on its own (STYLE.md), e.g. when copied elsewhere
         }
 
     def load_training_state(self, state: dict, source: str) -> None:
@@ -322,8 +337,9 @@ class Trainer:
 
     def load_networks(self, epoch_label: str) -> None:
         """Strictly load the reference's per-network files of this run (resuming a run without a state file)."""
+        run_folder = RunFolder.of(self.opt)
         for label, network in self.networks().items():
-            load_network(network, network_checkpoint_path(self.opt, label, epoch_label), label)
+            load_network(network, run_folder.network_file(label, epoch_label), label)
 
     def load_pretrained(self, folder: str, epoch_label: str) -> list[str]:
         """Initialise from another run's ``<epoch>_net_<label>.pth`` files, leniently: tensors whose name and
@@ -331,8 +347,9 @@ class Trainer:
         becomes this run's coarsest scale) must exist. Returns one report line per network."""
         report = []
         main = next(iter(self.model_g.networks()))
+        run_folder = RunFolder.at(folder)
         for label, network in self.networks().items():
-            path = os.path.join(folder, network_file_name(label, epoch_label))
+            path = run_folder.network_file(label, epoch_label)
             if not os.path.isfile(path):
                 if label == main:
                     raise FileNotFoundError(f"--load_pretrain {folder}: {path} not found; the generator {main} "

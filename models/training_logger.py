@@ -13,6 +13,7 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from data.clip import encoded_label_channels
+from options.run_folder import RunFolder
 from util.atomic import write_atomically
 from util.html import HTMLPage
 from util.image import save_image, tensor2flow, tensor2im, tensor2label
@@ -54,19 +55,19 @@ def format_losses(epoch: int, epoch_iter: int, seconds_per_item: float, losses: 
 class TrainingLogger:
     """Writes the logs of one training run. ``enabled=False`` (ranks other than 0) makes every call a no-op."""
 
-    def __init__(self, opt: argparse.Namespace, enabled: bool = True, runs_dir: str = "runs") -> None:
+    def __init__(self, opt: argparse.Namespace, enabled: bool = True, run_folder: RunFolder | None = None) -> None:
         self.opt = opt
         self.enabled = enabled
         self.writer: SummaryWriter | None = None
         if not enabled:
             return
-        folder = os.path.join(opt.checkpoints_dir, opt.name)
-        os.makedirs(folder, exist_ok=True)
-        self.log_path = os.path.join(folder, "loss_log.txt")
-        self.web_dir = os.path.join(folder, "web")
+        run_folder = run_folder or RunFolder.of(opt)
+        run_folder.create()
+        self.log_path = run_folder.loss_log
+        self.web_dir = run_folder.web_dir
         self.image_dir = os.path.join(self.web_dir, "images")
         self.use_html = not opt.no_html
-        self.writer = SummaryWriter(log_dir=os.path.join(runs_dir, opt.name))
+        self.writer = SummaryWriter(log_dir=run_folder.events_dir)
         with open(self.log_path, "a") as handle:
             handle.write(f"# training log opened {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
 

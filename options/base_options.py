@@ -10,20 +10,20 @@ the namespace (for example ``n_gpus_gen = -1`` meaning "all GPUs") are computed 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 
-from util.atomic import write_text_atomically
+from data.modes import MODES, mode_names  # the registry of dataset modes lives with the datasets
+from data.transforms import round_to_multiple
 
 from .choices import CROP_KEYWORDS, SCALE_KEYWORDS
+from .run_folder import RunFolder
 from .shared_flags import NO_OP, add_shared_flags, int_list, int_or_inf
 
 # Re-exported: scripts and the train/test options import these from here.
 __all__ = ["CROP_KEYWORDS", "NO_OP", "SCALE_KEYWORDS", "BaseOptions", "OptionsError",
-           "format_options", "int_list", "int_or_inf", "options_to_json", "round_to_multiple", "save_options"]
+           "format_options", "int_list", "int_or_inf", "options_to_json", "save_options"]
 
 
 class OptionsError(ValueError):
@@ -72,8 +72,6 @@ class BaseOptions:
     def add_dataset_mode_flags(self, argv: list[str]) -> None:
         """Check --dataset_mode against the registered modes and let the chosen mode add its own flags and
         defaults (its ``modify_commandline_options`` hook), before the command line is parsed for real."""
-        from data.modes import MODES, mode_names  # the registry lives with the datasets
-
         known, _ = self.parser.parse_known_args([a for a in argv if a not in ("-h", "--help")])
         name = known.dataset_mode
         if name not in mode_names():
@@ -146,11 +144,6 @@ class BaseOptions:
                     f"n_scales_spatial - 1) = {factor}; use a multiple of {factor} or fewer scales/downsamplings")
 
 
-def round_to_multiple(value: float, base: int = 32) -> int:
-    """Round to the nearest multiple of ``base`` (the reference's make_power_2, which is not a power of 2)."""
-    return int(round(value / base) * base)
-
-
 def format_options(opt: argparse.Namespace) -> str:
     """The parsed values as text for the console and ``opt.txt``: one ``name: value`` line per option, sorted by
     name, between two comment lines. Only people read it (programs read ``opt.json``), so the layout is free."""
@@ -169,10 +162,7 @@ def options_to_json(opt: argparse.Namespace) -> dict:
 
 
 def save_options(opt: argparse.Namespace) -> str:
-    """Write ``opt.txt`` (human) and ``opt.json`` (machine) into checkpoints/<name>; returns the folder."""
-    folder = os.path.join(opt.checkpoints_dir, opt.name)
-    os.makedirs(folder, exist_ok=True)
-    for file_name, text in (("opt.txt", format_options(opt)),
-                            ("opt.json", json.dumps(options_to_json(opt), indent=2) + "\n")):
-        write_text_atomically(os.path.join(folder, file_name), text)
-    return folder
+    """Write ``opt.txt`` (human) and ``opt.json`` (machine) into the run's folder; returns the folder."""
+    run_folder = RunFolder.of(opt)
+    run_folder.write_options(format_options(opt), options_to_json(opt))
+    return run_folder.path

@@ -1,30 +1,29 @@
-"""Runs describe themselves: ``test.py --name X`` takes X's architecture flags from ``checkpoints/X/opt.json``.
+"""Runs describe themselves: ``test.py --name X`` takes X's run flags from ``checkpoints/X/opt.json``.
 
-``train.py`` writes ``opt.json`` beside the checkpoints. Before test.py parses its command line, the flags of
-`RUN_FLAGS` that the command line does not give are filled in from that file; flags typed on the command line
-win. NVIDIA's published folders have no such file: ``scripts/download_models.py`` writes one for each
-published model with the flags of the reference's test script for it (`PUBLISHED_RUN_FLAGS`).
+``train.py`` writes ``opt.json`` beside the checkpoints. Before test.py parses its command line, the run flags
+(every flag declared with `util.flag_marks.run_flag`: those that shape the networks or the meaning of their
+inputs, including the flags the run's dataset mode adds) that the command line does not give are filled in
+from that file; flags typed on the command line win. The dataset mode is settled first, so that its hook has
+added its own flags before they are filled. NVIDIA's published folders have no such file:
+``scripts/download_models.py`` writes one for each published model with the flags of the reference's test
+script for it (`PUBLISHED_RUN_FLAGS`).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-OPTIONS_FILE = "opt.json"
-# The flags that shape the networks or the meaning of their inputs (a test must use the values of training:
-# the dataset mode and what it draws), and how the first frames are made (use_single_G: only the published
-# models' files say so).
-RUN_FLAGS = (
-    "label_nc", "input_nc", "output_nc", "use_instance", "ngf", "n_downsample_G", "n_blocks", "n_blocks_local",
-    "n_scales_spatial", "n_frames_G", "fg", "fg_labels", "no_flow", "netG", "norm", "no_first_img", "loadSize",
-    "use_single_G", "dataset_mode", "no_dist_map", "no_canny_edge", "densepose_only", "openpose_only",
-    "basic_point_only", "remove_face_labels", "model",
-)  # fmt: skip
+from util.flag_marks import run_flag_dests
+
+from .run_folder import RunFolder
+
+if TYPE_CHECKING:
+    from .base_options import BaseOptions
+
 # The test scripts of the reference for the models it published (as NVIDIA's scripts/street|face/test_*.sh).
 PUBLISHED_RUN_FLAGS = {
     "label2city_2048": ["--label_nc", "35", "--loadSize", "2048", "--n_scales_spatial", "3", "--use_instance",
@@ -72,42 +71,57 @@ def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argp
 
 def as_arguments(parser: argparse.ArgumentParser, dest: str, value: object) -> list[str]:
     """``--flag value`` (or ``--flag`` for a switch that is on) for an option value; [] for a switch that is off."""
-    action = next(a for a in parser._actions if a.dest == dest)
+    action = next((a for a in parser._actions if a.dest == dest), None)
+    if action is None:
+        raise ValueError(f"the saved option {dest!r} is not a flag of this program (was the run made by another "
+                         "version, or with a dataset mode that is not installed?); remove it from opt.json")
     flag = action.option_strings[0]
     if isinstance(action, argparse._StoreTrueAction):
         return [flag] if value else []
     return [flag, shown(value)]
 
 
-def read_saved_options(checkpoints_dir: str, name: str) -> tuple[str, dict] | None:
-    path = os.path.join(checkpoints_dir, name, OPTIONS_FILE)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read {path} ({error}); fix or delete it and give the architecture flags") from None
-    if not isinstance(saved, dict):
-        raise ValueError(f"{path} is not an options file (expected a JSON object); delete it or re-train")
-    return path, saved
+def run_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """The run flags of ``parser`` (the shared ones and those its dataset mode added), by destination."""
+    return run_flag_dests(parser)
 
 
-def with_saved_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], SavedRun]:
-    """``argv`` completed with the run's saved `RUN_FLAGS` that it does not give itself.
+def run_flags_for(opt: argparse.Namespace) -> list[str]:
+    """The run flags of a parsed run: the shared ones and those of its ``--dataset_mode``."""
+    from .base_options import BaseOptions
 
-    Returns the new argument list (saved flags first, so the command line still wins) and what was taken.
+    options = BaseOptions()
+    options.add_dataset_mode_flags(["--dataset_mode", opt.dataset_mode])
+    return run_flags(options.parser)
+
+
+def differing_run_flags(opt: argparse.Namespace, saved: dict) -> list[str]:
+    """``--flag value (the run has saved)`` for each run flag of ``opt`` whose value differs from ``saved``."""
+    return [f"--{key} {shown(getattr(opt, key))} (the run has {shown(saved[key])})" for key in run_flags_for(opt)
+            if key in saved and shown(getattr(opt, key, None)) != shown(saved[key])]
+
+
+def with_saved_run_flags(options: BaseOptions, argv: Sequence[str]) -> tuple[list[str], SavedRun]:
+    """``argv`` completed with the run's saved run flags that it does not give itself.
+
+    The dataset mode comes first (the command line's, else the saved one) and its hook adds its flags to
+    ``options.parser``; then every run flag of the parser is filled or compared. Returns the new argument list
+    (saved flags first, so the command line still wins) and what was taken.
     """
+    parser = options.parser
     given = explicit_flags(parser, argv)
-    checkpoints_dir = getattr(given, "checkpoints_dir", parser.get_default("checkpoints_dir"))
-    name = getattr(given, "name", parser.get_default("name"))
-    found = read_saved_options(checkpoints_dir, name)
+    run_folder = RunFolder(getattr(given, "checkpoints_dir", parser.get_default("checkpoints_dir")),
+                           getattr(given, "name", parser.get_default("name")))
+    found = run_folder.read_options()
     if found is None:
         return list(argv), SavedRun()
     path, saved = found
+    mode = getattr(given, "dataset_mode", saved.get("dataset_mode", parser.get_default("dataset_mode")))
+    options.add_dataset_mode_flags(["--dataset_mode", str(mode)])
+    given = explicit_flags(parser, argv)  # now with the mode's own flags
     run = SavedRun(path=path)
     prefix: list[str] = []
-    for dest in RUN_FLAGS:
+    for dest in run_flags(parser):
         if dest not in saved:
             continue
         if hasattr(given, dest):
@@ -119,7 +133,10 @@ def with_saved_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -
     return prefix + list(argv), run
 
 
-def published_run_options(parser: argparse.ArgumentParser, name: str) -> dict[str, object]:
-    """The `RUN_FLAGS` values of a published model, parsed from its reference test script's flags."""
-    opt = parser.parse_args(["--name", name, *PUBLISHED_RUN_FLAGS[name]])
-    return {dest: getattr(opt, dest) for dest in RUN_FLAGS} | {"name": name, "source": "reference test script"}
+def published_run_options(options: BaseOptions, name: str) -> dict[str, object]:
+    """The run-flag values of a published model, parsed from its reference test script's flags."""
+    argv = ["--name", name, *PUBLISHED_RUN_FLAGS[name]]
+    options.add_dataset_mode_flags(argv)
+    opt = options.parser.parse_args(argv)
+    return {dest: getattr(opt, dest) for dest in run_flags(options.parser)} | {"name": name,
+                                                                               "source": "reference test script"}

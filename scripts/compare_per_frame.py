@@ -26,6 +26,10 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # models.checkpoint, imported where it is used
+
+from options.run_folder import RunFolder  # noqa: E402
+
 MODELS = {"per_frame": ["--model", "single_frame"], "vid2vid": []}
 METRICS = ("psnr", "ssim", "flicker", "flicker_real")
 
@@ -84,12 +88,18 @@ def test_and_evaluate(args: argparse.Namespace, budget_dir: Path) -> dict[str, d
     return reports
 
 
+def run_folder(args: argparse.Namespace, model: str) -> RunFolder:
+    """The run of ``model`` in this comparison: ``<--name>_<model>`` under --checkpoints_dir."""
+    return RunFolder(args.checkpoints_dir, f"{args.name}_{model}")
+
+
 def cpu_minutes(args: argparse.Namespace, model: str) -> tuple[float, int]:
     """CPU minutes trained and items seen, from the run's training state."""
-    import torch
+    from models.checkpoint import read_checkpoint
 
-    path = Path(args.checkpoints_dir) / f"{args.name}_{model}" / "latest_training_state.pth"
-    state = torch.load(path, weights_only=True, map_location="cpu")
+    path = run_folder(args, model).training_state_file("latest")
+    state = read_checkpoint(path, f"training state of the {model} run",
+                            f"its train.py run saved none; see train_{model}.log in --out")
     return state.get("cpu_seconds", 0.0) / 60, state["total_steps"]
 
 
@@ -146,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if sorted(args.budgets) != args.budgets or min(args.budgets) <= 0:
         parser.error("--budgets must be positive and increasing (each continues the runs of the previous one)")
     out = Path(args.out or REPO / "results" / f"compare_{args.name}")
-    existing = [Path(args.checkpoints_dir) / f"{args.name}_{m}" for m in MODELS
-                if (Path(args.checkpoints_dir) / f"{args.name}_{m}").exists()]
+    existing = [run_folder(args, m) for m in MODELS if run_folder(args, m).exists()]
     if existing and not args.continue_runs:
         parser.error(f"{existing[0]} exists: remove the runs of an earlier comparison, choose another --name, or "
                      "pass --continue_runs to extend it")

@@ -22,11 +22,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data.image_folder import is_image_file  # noqa: E402
-from models.flow import FLOW_BACKENDS, build_flow_estimator  # noqa: E402
+from models.flow import build_flow_estimator  # noqa: E402
+from models.flow_eval import load_frame  # noqa: E402
 from options.base_options import int_list  # noqa: E402
+from options.choices import FLOW_NETS  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
 from util.device import select_device  # noqa: E402
-from util.flow_eval import load_frame  # noqa: E402
 from util.flow_io import flow_to_color, write_flo  # noqa: E402
 
 
@@ -36,7 +37,7 @@ class FlowInputError(ValueError):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--flow_net", default="flownet2", choices=FLOW_BACKENDS, help="flow backend")
+    parser.add_argument("--flow_net", default="flownet2", choices=FLOW_NETS, help="flow backend")
     parser.add_argument("--flownet_checkpoint", default="",
                         help="FlowNet2 checkpoint (default models/flownet2_pytorch/FlowNet2_checkpoint.pth.tar)")
     parser.add_argument("--raft_weights", default="", help="RAFT-large weights (default: the torch hub cache)")

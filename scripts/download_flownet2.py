@@ -70,8 +70,12 @@ def main(argv: list[str] | None = None, prog: str = "download_flownet2", itemize
     try:
         network = load_flownet2(out)
     except (CheckpointError, ValueError, FileNotFoundError) as error:
-        print(f"{prog}: error: {out} is not NVIDIA's FlowNet2 checkpoint: {error}; delete it and run "
-              f"again, with --url pointing at another mirror", file=sys.stderr)
+        # moved out of the loader's way (and of this script's next run), kept for a look
+        rejected = out.with_name(out.name + ".rejected")
+        if out.is_file():
+            out.replace(rejected)
+        print(f"{prog}: error: {out} is not NVIDIA's FlowNet2 checkpoint: {error}; moved it to {rejected}; run "
+              f"again with --url pointing at another mirror", file=sys.stderr)
         return 1
     parameters = sum(parameter.numel() for parameter in network.parameters())
     print(f"FlowNet2 checkpoint ready at {out.resolve()} ({parameters / 1e6:.1f} M parameters, strict load OK); "

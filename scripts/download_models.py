@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from options import TestOptions  # noqa: E402
-from options.saved_run import OPTIONS_FILE, PUBLISHED_RUN_FLAGS, published_run_options  # noqa: E402
+from options.run_folder import OPTIONS_JSON, RunFolder  # noqa: E402
+from options.saved_run import PUBLISHED_RUN_FLAGS, published_run_options  # noqa: E402
 from util.atomic import write_text_atomically  # noqa: E402
 from util.download import (  # noqa: E402
     ChecksumError,
@@ -56,15 +58,14 @@ def build_parser(model: str | None = None, prog: str = "download_models.py") -> 
     return parser
 
 
-def write_run_options(run_folder: Path) -> bool:
+def write_run_options(run_folder: RunFolder) -> bool:
     """Give a published model folder the opt.json our runs have, so ``test.py --name <folder>`` needs no
     architecture flags; the values are those of the reference's test script for that model. An existing file
     is kept."""
-    target = run_folder / OPTIONS_FILE
-    if run_folder.name not in PUBLISHED_RUN_FLAGS or target.exists():
+    if run_folder.name not in PUBLISHED_RUN_FLAGS or os.path.exists(run_folder.options_json):
         return False
-    options = published_run_options(TestOptions().parser, run_folder.name)
-    write_text_atomically(str(target), json.dumps(options, indent=2) + "\n")
+    options = published_run_options(TestOptions(), run_folder.name)
+    write_text_atomically(run_folder.options_json, json.dumps(options, indent=2) + "\n")
     return True
 
 
@@ -104,8 +105,9 @@ def main(argv: list[str] | None = None, model: str | None = None, prog: str = "d
     archive.unlink()
     print(f"{model}: extracted {zip_name} into {checkpoints_dir}:")
     for folder in folders:
-        described = write_run_options(checkpoints_dir / folder)
-        print(f"  {checkpoints_dir / folder}" + (f" (+ {OPTIONS_FILE}: python test.py --name {folder} needs no "
+        run_folder = RunFolder(str(checkpoints_dir), folder)
+        described = write_run_options(run_folder)
+        print(f"  {run_folder}" + (f" (+ {OPTIONS_JSON}: python test.py --name {folder} needs no "
                                                   "architecture flags)" if described else ""))
     return 0
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data.face_landmarks import LandmarkError, find_predictor, load_dlib, process_sequence  # noqa: E402
 from data.image_folder import is_image_file  # noqa: E402
-from data.segmenters import SegmenterError, load_segmenter  # noqa: E402
+from models.segmenters import SegmenterError, load_segmenter  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
 
 KINDS = ("edges", "face", "labels")

@@ -22,16 +22,25 @@ def reference_dir() -> Path:
 
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "util"))
-from browser_check import ensure_chromium  # noqa: E402
+from browser_check import find_chromium  # noqa: E402
 from http_file_server import FileServer  # noqa: E402
+
+from tests.helpers import tiny_sample_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def dataroot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tiny_sample_dataset`: 2 training and 1 test sequence of 8 frames, 64x32, written once per test module."""
+    return tiny_sample_dataset(tmp_path_factory.mktemp("sample"))
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of headless Chromium, installed from Debian's packages when absent (see browser_check.py)."""
-    path = ensure_chromium()
+    """Path of headless Chromium for the HTML-page tests. `make browser` installs it (`.ci/run` does); without it
+    those tests fail rather than skip, so that a run without the browser check never looks complete."""
+    path = find_chromium()
     if path is None:
-        pytest.skip("headless Chromium is not installed and `apt-get install chromium` is not possible here")
+        pytest.fail("no headless Chromium on PATH: run `make browser`", pytrace=False)
     return path
 
 

@@ -20,7 +20,6 @@ import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -33,8 +32,8 @@ import scripts.download_flownet2 as download_flownet2
 import scripts.download_models as download_models
 import train
 from data import validate_dataset
-from data.sample_video import make_sample_dataset
 from options import TrainOptions
+from tests.helpers import load_script, tiny_sample_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = ["--label_nc", "35", "--use_instance", "--fg"]
@@ -45,17 +44,10 @@ ERROR_LINE = re.compile(r"(?:[\w./-]+: )?error: ")  # "error: ...", "train.py: e
 CUDA = torch.cuda.is_available()
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-test_py = load(REPO / "test.py", "vid2vid_test_entry_bad_inputs")
-evaluate = load(REPO / "scripts" / "evaluate.py", "evaluate_bad_inputs")
-inspect_dataset = load(REPO / "scripts" / "inspect_dataset.py", "inspect_dataset_bad_inputs")
-video_to_dataset = load(REPO / "scripts" / "video_to_dataset.py", "video_to_dataset_bad_inputs")
+test_py = load_script("test.py")
+evaluate = load_script("scripts/evaluate.py")
+inspect_dataset = load_script("scripts/inspect_dataset.py")
+video_to_dataset = load_script("scripts/video_to_dataset.py")
 
 
 def train_args(*extra: str, name: str = "new", labels: tuple[str, ...] = tuple(LABELS)) -> list[str]:
@@ -73,7 +65,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample dataset (3 training sequences of 8 frames, 1 test sequence, 64x32), checked once with the
     flags of `train_args` so that its check cache is in place (later checks leave it as it is)."""
     root = tmp_path_factory.mktemp("pristine") / "data"
-    make_sample_dataset(root, seed=0, width=64, height=32, n_train_seqs=3, n_test_seqs=1, n_frames=8)
+    tiny_sample_dataset(root, n_train_seqs=3)
     argv = [*train_args()[:2], "--dataroot", str(root), *train_args()[4:]]
     opt = TrainOptions().parse(argv, save=False, verbose=False)
     validate_dataset(opt, progress=False)
@@ -292,17 +284,17 @@ def test_inspect_dataset_names_the_bad_frame(work: Path, expect: Expect, monkeyp
 
 # ---------------------------------------------------------------------------------------------- run folders
 def test_existing_name_without_continue_train(run_dir: Path, expect: Expect) -> None:
-    expect(lambda: train.main(train_args(name="run")), 1, "./checkpoints/run already holds a run",
+    expect(lambda: train.main(train_args(name="run")), 1, "checkpoints/run already holds a run",
            "resume it with --continue_train", "--start_over", "choose another --name")
 
 
 def test_continue_train_with_another_architecture_keeps_opt_json(run_dir: Path, expect: Expect) -> None:
     expect(lambda: train.main(train_args("--continue_train", "--ngf", "16", name="run")), 1,
-           "--continue_train with --ngf 16 (the run has 8)", "./checkpoints/run/opt.json; drop or correct them")
+           "--continue_train with --ngf 16 (the run has 8)", "checkpoints/run/opt.json; drop or correct them")
 
 
 def test_continue_train_on_a_run_that_does_not_exist(work: Path, expect: Expect) -> None:
-    expect(lambda: train.main(train_args("--continue_train", name="ghost")), 1, "no run in ./checkpoints/ghost",
+    expect(lambda: train.main(train_args("--continue_train", name="ghost")), 1, "no run in checkpoints/ghost",
            "check --name/--checkpoints_dir, or drop --continue_train")
 
 
@@ -315,7 +307,7 @@ def test_read_only_checkpoints_dir(work: Path, expect: Expect, monkeypatch: pyte
         real_makedirs(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "makedirs", read_only)
-    expect(lambda: train.main(train_args()), 1, "cannot write ./checkpoints/new (Read-only file system)",
+    expect(lambda: train.main(train_args()), 1, "cannot write checkpoints/new (Read-only file system)",
            "make it writable or choose another --checkpoints_dir")
 
 
@@ -327,6 +319,7 @@ def test_checkpoints_dir_that_cannot_be_created(work: Path, expect: Expect) -> N
 
 def test_full_disk_while_saving(work: Path, expect: Expect, monkeypatch: pytest.MonkeyPatch) -> None:
     def full_disk(obj: object, path: str, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(bytes(1024))  # the part written before the disk filled up, to be removed
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(checkpoint.torch, "save", full_disk)
@@ -411,7 +404,7 @@ def test_test_py_with_a_wrong_which_epoch(run_dir: Path, expect: Expect) -> None
 
 def test_test_py_with_another_ngf_than_the_run(run_dir: Path, expect: Expect) -> None:
     expect(lambda: test_py.main(inference_args("--use_real_img", "--ngf", "16")), 1,
-           "--ngf 16 (trained with 8) given on the command line contradicts ./checkpoints/run/opt.json",
+           "--ngf 16 (trained with 8) given on the command line contradicts checkpoints/run/opt.json",
            "drop the flag to use the run's value")
 
 
@@ -425,7 +418,7 @@ def test_test_py_with_another_ngf_than_a_folder_without_options(run_dir: Path, e
 
 def test_damaged_opt_json(run_dir: Path, expect: Expect) -> None:
     (run_dir / "opt.json").write_text("{not json")
-    expect(lambda: test_py.main(inference_args("--use_real_img")), 1, "cannot read ./checkpoints/run/opt.json",
+    expect(lambda: test_py.main(inference_args("--use_real_img")), 1, "cannot read checkpoints/run/opt.json",
            "fix or delete it and give the architecture flags")
 
 

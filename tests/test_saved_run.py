@@ -1,43 +1,33 @@
 """Runs describe themselves: test.py --name X reads X's architecture flags from checkpoints/X/opt.json."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from data.sample_video import make_sample_dataset
 from options import TestOptions, TrainOptions
-from options.saved_run import PUBLISHED_RUN_FLAGS, RUN_FLAGS, published_run_options, with_saved_run_flags
+from options.saved_run import PUBLISHED_RUN_FLAGS, published_run_options, run_flags, with_saved_run_flags
+from tests.helpers import load_script, tiny_sample_dataset
 
-REPO = Path(__file__).resolve().parents[1]
 ARCHITECTURE = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--n_blocks", "2",
                 "--n_downsample_G", "2", "--gpu_ids", "-1"]
 TRAIN_ONLY = ["--ndf", "8", "--num_D", "1", "--no_vgg", "--flow_net", "dis", "--nThreads", "0",
               "--n_frames_total", "4", "--max_frames_per_gpu", "2", "--niter", "1", "--niter_decay", "0"]
 
 
-def load_entry(name: str):  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location(f"vid2vid_{name}_entry", REPO / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> dict:
     """A tiny run trained for one step by train.py (which writes opt.json)."""
     root = tmp_path_factory.mktemp("saved_run")
-    make_sample_dataset(root / "data", seed=0, width=64, height=32, n_train_seqs=1, n_test_seqs=1, n_frames=8,
-                        overwrite=True)
+    tiny_sample_dataset(root / "data", n_train_seqs=1)
     base = ["--name", "tiny", "--dataroot", str(root / "data"), "--checkpoints_dir", str(root / "ck")]
     opt = TrainOptions().parse([*base, *ARCHITECTURE, *TRAIN_ONLY], save=False, verbose=False)
-    assert load_entry("train").train(opt, max_steps=1) == 0
+    assert load_script("train.py").train(opt, max_steps=1) == 0
     return {"root": root, "base": base}
 
 
 def run_test(run: dict, results: str, *flags: str) -> int:
-    return load_entry("test").main([*run["base"], "--results_dir", str(run["root"] / results), "--use_real_img",
-                                    "--how_many", "3", *flags])
+    return load_script("test.py").main([*run["base"], "--results_dir", str(run["root"] / results), "--use_real_img",
+                                        "--how_many", "3", *flags])
 
 
 def frames(folder: Path) -> dict[str, bytes]:
@@ -77,8 +67,9 @@ def test_saved_flags_fill_only_what_is_not_given(tmp_path) -> None:
     run_dir.mkdir(parents=True)
     (run_dir / "opt.json").write_text(json.dumps({"label_nc": 0, "input_nc": 3, "fg": False, "no_flow": True,
                                                   "fg_labels": [26], "gpu_ids": [0], "ngf": 32}))
-    parser = TestOptions().parser
-    argv, run = with_saved_run_flags(parser, ["--name", "x", "--checkpoints_dir", str(tmp_path / "ck"),
+    options = TestOptions()
+    parser = options.parser
+    argv, run = with_saved_run_flags(options, ["--name", "x", "--checkpoints_dir", str(tmp_path / "ck"),
                                               "--ngf", "32"])
     opt = parser.parse_args(argv)
     assert (opt.label_nc, opt.input_nc, opt.no_flow, opt.fg, opt.fg_labels) == (0, 3, True, False, [26])
@@ -87,13 +78,13 @@ def test_saved_flags_fill_only_what_is_not_given(tmp_path) -> None:
 
 
 def test_published_models_get_the_reference_test_script_flags() -> None:
-    parser = TestOptions().parser
+    options = TestOptions()
     for name in PUBLISHED_RUN_FLAGS:
-        saved = published_run_options(parser, name)
-        assert set(RUN_FLAGS) <= set(saved)
-    city = published_run_options(parser, "label2city_2048")
+        saved = published_run_options(options, name)
+        assert set(run_flags(options.parser)) <= set(saved)
+    city = published_run_options(options, "label2city_2048")
     assert (city["label_nc"], city["loadSize"], city["n_scales_spatial"], city["fg"]) == (35, 2048, 3, True)
-    face = published_run_options(parser, "edge2face_512")
+    face = published_run_options(options, "edge2face_512")
     assert (face["input_nc"], face["label_nc"], face["loadSize"]) == (15, 0, 512)
 
 
@@ -102,6 +93,7 @@ def test_parser_level_defaults_are_not_taken_for_given_flags(tmp_path) -> None:
     run_dir = tmp_path / "ck" / "face_run"
     run_dir.mkdir(parents=True)
     (run_dir / "opt.json").write_text(json.dumps({"dataset_mode": "face", "input_nc": 15, "label_nc": 0}))
-    parser = TestOptions().parser
-    argv, run = with_saved_run_flags(parser, ["--name", "face_run", "--checkpoints_dir", str(tmp_path / "ck")])
+    options = TestOptions()
+    parser = options.parser
+    argv, run = with_saved_run_flags(options, ["--name", "face_run", "--checkpoints_dir", str(tmp_path / "ck")])
     assert run.filled["dataset_mode"] == "face" and parser.parse_args(argv).dataset_mode == "face"

@@ -4,7 +4,6 @@ that write nothing, and the checkpoint layouts of the published models (manifest
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,6 +20,7 @@ from models.checkpoint import save_network
 from models.inference import generate, load_test_model
 from models.networks.factory import build_networks
 from options import TestOptions
+from tests.helpers import load_script, write_label_dataset
 from util.image import tensor2im, tensor2label
 from util.video import read_mp4_info
 
@@ -29,15 +29,7 @@ REFERENCE = REPO / "tests" / "data" / "reference"
 sys.path.insert(0, str(REPO / "tests" / "util"))
 from browser_check import check_page  # noqa: E402
 
-
-def load_test_py():
-    spec = importlib.util.spec_from_file_location("vid2vid_test_entry", REPO / "test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-test_py = load_test_py()
+test_py = load_script("test.py")
 
 TINY_FLAGS = ["--label_nc", "8", "--use_instance", "--fg", "--fg_labels", "2", "--ngf", "8", "--n_downsample_G", "2",
               "--n_blocks", "2", "--n_scales_spatial", "2", "--loadSize", "128", "--gpu_ids", "-1"]
@@ -46,23 +38,19 @@ TINY_FLAGS = ["--label_nc", "8", "--use_instance", "--fg", "--fg_labels", "2", "
 # ---------------------------------------------------------------------------------------------- helpers
 def write_dataset(root: Path, sequences: dict[str, int], width: int = 128, height: int = 64, label_nc: int = 8,
                   bad_label: tuple[str, int] | None = None, real: bool = True, phase: str = "test") -> None:
-    """Label maps (moving fg box), 16-bit instance maps and random real frames, as PNG sequences."""
-    rng = np.random.default_rng(0)
-    for seq, n_frames in sequences.items():
-        for kind in ("A", "B", "inst") if real else ("A", "inst"):
-            (root / f"{phase}_{kind}" / seq).mkdir(parents=True, exist_ok=True)
-        for i in range(n_frames):
-            label = np.full((height, width), 1, np.uint8)
-            label[height // 2 :] = min(5, label_nc - 1)
-            label[height // 4 : height // 2, 4 * i + 8 : 4 * i + width // 3] = 2
-            if bad_label == (seq, i):
-                label[0, 0] = label_nc  # one id >= --label_nc
-            Image.fromarray(label).save(root / f"{phase}_A" / seq / f"{seq}_{i:06d}.png")
-            instances = label.astype(np.uint16) * 1000
-            Image.fromarray(instances).save(root / f"{phase}_inst" / seq / f"{seq}_{i:06d}.png")
-            if real:
-                frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-                Image.fromarray(frame).save(root / f"{phase}_B" / seq / f"{seq}_{i:06d}.png")
+    """Label maps with a box of the fg label 2 moving 4 px right per frame, 16-bit instance maps (id x 1000) and
+    random real frames, as PNG sequences (`write_label_dataset`)."""
+
+    def moving_box(rng: np.random.Generator, seq: str, i: int) -> np.ndarray:
+        label = np.full((height, width), 1, np.uint8)
+        label[height // 2 :] = min(5, label_nc - 1)
+        label[height // 4 : height // 2, 4 * i + 8 : 4 * i + width // 3] = 2
+        if bad_label == (seq, i):
+            label[0, 0] = label_nc  # one id >= --label_nc
+        return label
+
+    write_label_dataset(root, sequences, phase=phase, width=width, height=height, labels=moving_box, real=real,
+                        digits=6)
 
 
 def parse(argv: list[str]):
@@ -128,7 +116,7 @@ def test_reference_test_path_from_checkpoint_files(tmp_path, name: str) -> None:
     outputs = list(generate(model, samples, "cpu"))
     assert len(outputs) == len(vector["test_path"])
     for out, stored in zip(outputs, vector["test_path"], strict=True):
-        diff = (out["fake_image"] - stored["fake_B"][0]).abs().max().item()
+        diff = (out.fake_image - stored["fake_B"][0]).abs().max().item()
         assert diff <= 1e-4, f"{name} window {stored['window_start_frame']}: max |diff| {diff}"
 
 
@@ -167,12 +155,12 @@ def test_end_to_end_as_a_user_runs_it(tmp_path, chromium) -> None:
     model = load_test_model(opt)
     frames = list(generate(model, create_dataset(opt)))
     for frame in frames:
-        stem = Path(frame["label_path"]).stem
-        folder = out / Path(frame["label_path"]).parent.name
+        stem = Path(frame.label_path).stem
+        folder = out / Path(frame.label_path).parent.name
         assert np.array_equal(np.asarray(Image.open(folder / f"real_A_{stem}.png")),
-                              tensor2label(frame["real_label"], 8))
+                              tensor2label(frame.real_label, 8))
         expected_jpg = tmp_path / "expected.jpg"
-        Image.fromarray(tensor2im(frame["fake_image"])).save(expected_jpg)
+        Image.fromarray(tensor2im(frame.fake_image)).save(expected_jpg)
         diff = np.abs(np.asarray(Image.open(folder / f"fake_B_{stem}.jpg"), np.int16)
                       - np.asarray(Image.open(expected_jpg), np.int16)).max()
         assert diff <= 2, f"{stem}: saved frame differs from the in-process output by {diff}"
@@ -368,7 +356,7 @@ def test_published_checkpoint_layouts(tmp_path, capsys, config: str) -> None:
         samples = [Clip(label=torch.rand(3, 15, 64, 64), real=torch.rand(3, 3, 64, 64) * 2 - 1, sequence="s",
                         frame_paths=[f"/x/s/{i}.png"] * 3, starts_sequence=i == 0) for i in range(2)]
         frames = list(generate(model, samples))
-        assert len(frames) == 2 and all(torch.isfinite(f["fake_image"]).all() for f in frames)
+        assert len(frames) == 2 and all(torch.isfinite(f.fake_image).all() for f in frames)
         return
     write_dataset(root, {"s": 4}, width=128, height=64, label_nc=35)
     code, out, err = run_main(small, capsys)

@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from data.sample_video import make_sample_dataset
-
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--ndf", "8",
         "--n_blocks", "2", "--n_downsample_G", "2", "--num_D", "1", "--no_vgg", "--flow_net", "dis",
         "--gpu_ids", "-1", "--nThreads", "0", "--n_frames_total", "4", "--max_frames_per_gpu", "2"]
-
-
-@pytest.fixture(scope="module")
-def dataroot(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample")
-    make_sample_dataset(root, seed=0, width=64, height=32, n_train_seqs=2, n_test_seqs=1, n_frames=8, overwrite=True)
-    return root
 
 
 def run(cwd, *args, launcher=(sys.executable,), env_extra=None):

@@ -17,7 +17,6 @@ import pytest
 import torch
 
 import train
-from data.sample_video import make_sample_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--ndf", "8",
@@ -25,13 +24,6 @@ TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf
         "--gpu_ids", "-1", "--nThreads", "0", "--n_frames_total", "4", "--max_frames_per_gpu", "2",
         "--print_freq", "1", "--display_freq", "1000", "--no_html", "--save_epoch_freq", "1000"]
 LOSS_LINE = re.compile(r"\[epoch (\d+), item (\d+), [\d.]+ s/seq\] (.*)")
-
-
-@pytest.fixture(scope="module")
-def dataroot(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample")
-    make_sample_dataset(root, seed=0, width=64, height=32, n_train_seqs=2, n_test_seqs=1, n_frames=8, overwrite=True)
-    return root
 
 
 def error_lines(err: str) -> list[str]:
@@ -130,10 +122,10 @@ def test_sigterm_to_one_torchrun_rank_stops_both_at_the_same_step(dataroot, tmp_
 
 KILL_IN_SAVE = """
 import os, signal, sys
-import models.checkpoint as checkpoint
+import options.run_folder as run_folder
 import train
 calls = []
-original = checkpoint.write_atomically
+original = run_folder.write_atomically
 def dying(path, write):
     if str(path).endswith("latest_training_state.pth"):
         calls.append(path)
@@ -143,7 +135,7 @@ def dying(path, write):
             write(str(path.with_name(f".partial-{os.getpid()}-{path.name}")))
             os.kill(os.getpid(), signal.SIGKILL)
     return original(path, write)
-checkpoint.write_atomically = dying
+run_folder.write_atomically = dying
 sys.exit(train.main(sys.argv[1:]))
 """
 
@@ -224,7 +216,7 @@ def test_a_skipped_update_changes_no_weight_and_no_optimizer_state(dataroot, tmp
     from data import create_dataset
 
     clip = create_dataset(opt)[0].as_batch()
-    assert trainer.train_item(clip)["applied"]
+    assert trainer.train_item(clip).applied
     before = {k: v.clone() for net in trainer.networks().values() for k, v in net.state_dict().items()}
     steps = {name: [s["step"].item() for s in o.state_dict()["state"].values()]
              for name, o in trainer.optimizers().items()}
@@ -235,7 +227,7 @@ def test_a_skipped_update_changes_no_weight_and_no_optimizer_state(dataroot, tmp
         return {**totals, "loss_G": totals["loss_G"] * float("inf")}
 
     monkeypatch.setattr(trainer.model_d, "total_losses", infinite_g)
-    assert not trainer.train_item(clip)["applied"]
+    assert not trainer.train_item(clip).applied
     after = {k: v for net in trainer.networks().values() for k, v in net.state_dict().items()}
     for key, value in before.items():
         if "running" not in key and "num_batches" not in key:  # (BatchNorm statistics move in any forward)
@@ -268,13 +260,13 @@ def test_file_system_faults_are_one_line(dataroot, tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     args = ["--name", "f", "--dataroot", str(dataroot), *TINY, "--niter", "1", "--niter_decay", "0",
             "--save_latest_freq", "1"]
-    import options.base_options as base_options
+    import options.run_folder as run_folder
 
     def read_only(path, *a, **k):
         raise PermissionError(errno.EROFS, "Read-only file system", str(path))
 
     with monkeypatch.context() as patch:
-        patch.setattr(base_options.os, "makedirs", read_only)
+        patch.setattr(run_folder.os, "makedirs", read_only)
         assert train.main(args) == 1
     err = capsys.readouterr().err
     assert len(error_lines(err)) == 1 and "Read-only file system" in err and "--checkpoints_dir" in err

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from argparse import Namespace
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -33,6 +34,15 @@ def current_umask() -> int:
     return mask
 
 
+class FrameToWrite(Protocol):
+    """What `ResultWriter.add` reads of a generated frame (``models.inference.TestFrame``)."""
+
+    fake_image: torch.Tensor  # (3, H, W) in [-1, 1]
+    real_label: torch.Tensor  # (C, H, W) the frame's encoded input
+    label_path: str  # the frame's input file; its folder names the sequence
+    starts_sequence: bool
+
+
 class ResultWriter:
     """Writes the frames of one run into a temporary folder, then moves it into place with ``finish()``."""
 
@@ -48,14 +58,14 @@ class ResultWriter:
         self.sequences: list[dict] = []  # {'name', 'video', 'frames': [(real_A, fake_B, stem)]}
         self.video: Mp4Writer | None = None
 
-    def add(self, frame: dict) -> None:
+    def add(self, frame: FrameToWrite) -> None:
         """Save one generated frame: ``real_A_<stem>`` and ``fake_B_<stem>.jpg`` in the sequence's folder."""
-        seq_name = os.path.basename(os.path.dirname(frame["label_path"]))
-        stem = os.path.splitext(os.path.basename(frame["label_path"]))[0]
-        if frame["starts_sequence"] or not self.sequences:
+        seq_name = os.path.basename(os.path.dirname(frame.label_path))
+        stem = os.path.splitext(os.path.basename(frame.label_path))[0]
+        if frame.starts_sequence or not self.sequences:
             self.start_sequence(seq_name)
-        real_A = input_image(frame["real_label"], self.opt)
-        fake_B = tensor2im(frame["fake_image"])
+        real_A = input_image(frame.real_label, self.opt)
+        fake_B = tensor2im(frame.fake_image)
         names = (f"{seq_name}/real_A_{stem}.{self.label_ext}", f"{seq_name}/fake_B_{stem}.jpg")
         save_image(real_A, os.path.join(self.tmp_dir, names[0]))
         save_image(fake_B, os.path.join(self.tmp_dir, names[1]))

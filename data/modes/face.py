@@ -28,8 +28,8 @@ from PIL import Image
 from .. import face_drawing as draw
 from ..image_folder import DataError, make_grouped_dataset, pair_by_name, require_folder
 from ..transforms import ImageParams, get_img_params, to_index_tensor, to_normalized_tensor, transform_image
-from . import register_mode
 from .base import DatasetMode, Frame
+from .registry import register_mode
 
 N_LANDMARKS = 68
 LANDMARK_HINT = "Make them with: python scripts/face/detect_landmarks.py --dataroot DATAROOT --phase PHASE"

@@ -16,8 +16,8 @@ from PIL import Image
 
 from ..image_folder import DataError, make_grouped_dataset, pair_by_name, require_folder
 from ..transforms import ImageParams, to_index_tensor, to_normalized_tensor, transform_image
-from . import register_mode
 from .base import DatasetMode, Frame
+from .registry import register_mode
 
 SAMPLE_DATA_HINT = "For the embedded sample data run: python scripts/make_sample_dataset.py"
 LABEL_MODES = ("L", "P", "I", "I;16")

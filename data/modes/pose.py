@@ -28,8 +28,8 @@ from PIL import Image, UnidentifiedImageError
 from ..image_folder import DataError, is_image_file, make_grouped_dataset, pair_by_name, require_folder
 from ..pose_drawing import draw_people, read_people
 from ..transforms import ImageParams, to_normalized_tensor, transform_image
-from . import register_mode
 from .base import DatasetMode, Frame
+from .registry import register_mode
 
 HEAD_PARTS = (23, 24)  # DensePose part indices of the head
 N_PARTS = 24

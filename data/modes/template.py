@@ -2,7 +2,8 @@
 import it at the end of ``data/modes/__init__.py``. Then ``--dataset_mode <name>`` trains and tests with it.
 
 What a mode owns (and nothing else; clip sampling for training and sliding windows for testing are shared):
-  1. its own flags and defaults (`modify_commandline_options`), read from ``self.opt`` afterwards;
+  1. its own flags and defaults (`modify_commandline_options`), read from ``self.opt`` afterwards; a flag that
+     changes what the input means is declared with `run_flag`, so a run saves it and ``test.py --name`` uses it;
   2. file discovery for one phase (``__init__``: fill ``self.sequences``, one sorted list of frame files per
      sequence; its folder names the sequence; fail early with `DataError` naming the folder and the fix);
   3. how one frame becomes tensors (`read_frame`: apply ``params`` with `transform_image` so crops, flips and
@@ -28,6 +29,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from util.flag_marks import run_flag
+
 from ..image_folder import DataError, make_grouped_dataset, require_folder
 from ..transforms import ImageParams, to_normalized_tensor, transform_image
 from .base import DatasetMode, Frame
@@ -37,8 +40,9 @@ class TemplateMode(DatasetMode):  # decorate with @register_mode("template") in 
     # 1. flags and defaults
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--template_threshold", type=float, default=0.5,
-                            help="gray level in [0, 1] above which a pixel of the input sketch is 1")
+        # run_flag: the value changes what the input means, so a run saves it and test.py --name restores it
+        run_flag(parser.add_argument("--template_threshold", type=float, default=0.5,
+                                     help="gray level in [0, 1] above which a pixel of the input sketch is 1"))
         parser.set_defaults(label_nc=0, input_nc=1)
         return parser
 

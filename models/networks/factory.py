@@ -31,10 +31,18 @@ def generator_ngf(opt: Namespace, scale: int) -> int:
     return opt.ngf // 2**scale
 
 
+# --netG -> (generator of the coarsest scale, generator of each finer scale); the names are NETG_CHOICES
+# (options/choices.py), which the option parser accepts. A new generator is a row here (docs/ARCHITECTURE.md).
+GENERATORS: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
+    "composite": (CompositeGenerator, CompositeLocalGenerator),
+}
+
+
 def build_generator(opt: Namespace, scale: int) -> nn.Module:
-    """Sequential generator of spatial scale ``scale`` (0 = coarsest, CompositeGenerator)."""
-    if opt.netG not in NETG_CHOICES:
+    """Sequential generator of spatial scale ``scale`` (0 = coarsest) of the ``--netG`` family."""
+    if opt.netG not in GENERATORS or opt.netG not in NETG_CHOICES:
         raise ValueError(f"--netG {opt.netG!r} is not supported; use one of {', '.join(NETG_CHOICES)}")
+    coarsest, finer = GENERATORS[opt.netG]
     norm_layer = get_norm_layer(opt.norm)
     input_nc = label_channels(opt) * opt.n_frames_G
     prev_output_nc = history_length(opt) * opt.output_nc
@@ -49,8 +57,8 @@ def build_generator(opt: Namespace, scale: int) -> nn.Module:
         no_flow=not uses_flow(opt),
     )
     if scale == 0:
-        return CompositeGenerator(n_blocks=opt.n_blocks, **common)
-    return CompositeLocalGenerator(n_blocks_local=opt.n_blocks_local, scale=scale, **common)
+        return coarsest(n_blocks=opt.n_blocks, **common)
+    return finer(n_blocks_local=opt.n_blocks_local, scale=scale, **common)
 
 
 def build_single_frame_networks(opt: Namespace) -> dict[str, nn.Module]:

@@ -1,6 +1,5 @@
 """Dataset modes are a seam: a new mode is one file (tests/data/toy_mode.py, from data/modes/template.py) and the
 shared training-clip and test-window samplers, the options and train.py serve it unchanged."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,8 @@ from data import Clip, DataError, TemporalDataset, TestDataset, create_dataset
 from data.modes import MODES, get_mode, mode_names
 from data.modes.folders import FolderMode
 from options import TestOptions, TrainOptions
+from tests.helpers import load_script
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = ["--ngf", "8", "--ndf", "8", "--n_blocks", "2", "--n_downsample_G", "2", "--num_D", "1", "--no_vgg",
         "--flow_net", "dis", "--gpu_ids", "-1", "--nThreads", "0", "--loadSize", "64", "--n_frames_total", "2",
         "--max_frames_per_gpu", "2", "--niter", "1", "--niter_decay", "0"]
@@ -60,10 +59,7 @@ def test_train_one_iteration_on_the_toy_mode(tmp_path) -> None:
     argv = ["--name", "toy", "--dataroot", str(tmp_path / "data"), "--checkpoints_dir", str(tmp_path / "ck"),
             "--dataset_mode", "toy", *TINY]
     opt = TrainOptions().parse(argv, save=False, verbose=False)
-    spec = importlib.util.spec_from_file_location("vid2vid_train_entry_modes", REPO / "train.py")
-    train_py = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_py)
-    assert train_py.train(opt, max_steps=1) == 0
+    assert load_script("train.py").train(opt, max_steps=1) == 0
     g0 = torch.load(tmp_path / "ck" / "toy" / "latest_net_G0.pth", weights_only=True)
     assert g0["model_down_seg.1.weight"].shape[1] == 3 * 1  # n_frames_G x 1 sketch channel
     assert (tmp_path / "ck" / "toy" / "opt.json").is_file()

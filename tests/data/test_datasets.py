@@ -9,32 +9,30 @@ from PIL import Image
 
 from data import Clip, DataError, TemporalDataset, TestDataset, create_dataloader, create_dataset
 from options import TestOptions, TrainOptions
+from tests.helpers import write_label_dataset
 
 W, H = 64, 32
 
 
-def write_dataset(root, phase="train", n_seqs=2, n_frames=10, label_nc=35, rgb_input=False, seed=0):
-    """Tiny Cityscapes-layout dataset: labels 0..label_nc-1, 16-bit instance maps, RGB frames."""
-    rng = np.random.default_rng(seed)
-    for s in range(n_seqs):
-        for kind in ("A", "B", "inst"):
-            (root / f"{phase}_{kind}" / f"seq{s}").mkdir(parents=True, exist_ok=True)
-        for t in range(n_frames):
-            name = f"seq{s}_{t:04d}.png"
-            labels = rng.integers(0, label_nc, size=(H, W), dtype=np.uint8)
-            labels[labels == 26] = 25
-            labels[:, : W // 2] = 26  # a car region, the only car pixels
-            inst = labels.astype(np.uint16)
-            inst[:, : W // 2] = 26000 + (np.arange(W // 2) >= W // 4)  # two car instances
-            rgb = rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)
-            if rgb_input:
-                Image.fromarray(rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)).save(
-                    root / f"{phase}_A" / f"seq{s}" / name)
-            else:
-                Image.fromarray(labels).save(root / f"{phase}_A" / f"seq{s}" / name)
-            Image.fromarray(inst).save(root / f"{phase}_inst" / f"seq{s}" / name)
-            Image.fromarray(rgb).save(root / f"{phase}_B" / f"seq{s}" / name)
-    return root
+def street_labels(rng: np.random.Generator, seq: str, t: int) -> np.ndarray:
+    """Cityscapes ids 0..34 with a car (26) filling the left half, the only car pixels."""
+    labels = rng.integers(0, 35, size=(H, W), dtype=np.uint8)
+    labels[labels == 26] = 25
+    labels[:, : W // 2] = 26
+    return labels
+
+
+def two_cars(labels: np.ndarray) -> np.ndarray:
+    """Instance ids: the label id, and two car instances 26000 / 26001 side by side in the car region."""
+    inst = labels.astype(np.uint16)
+    inst[:, : W // 2] = 26000 + (np.arange(W // 2) >= W // 4)
+    return inst
+
+
+def write_dataset(root, phase="train", n_seqs=2, n_frames=10, rgb_input=False, seed=0):
+    """Tiny Cityscapes-layout dataset (`write_label_dataset`): `street_labels`, `two_cars`, RGB frames."""
+    return write_label_dataset(root, {f"seq{s}": n_frames for s in range(n_seqs)}, phase=phase, width=W, height=H,
+                               labels=street_labels, instances=two_cars, rgb_input=rgb_input, seed=seed)
 
 
 def train_opt(root, *extra):
@@ -89,6 +87,10 @@ def test_continuous_input_sample(tmp_path):
     assert sample.label.shape == (6, 3, H, W)
     assert sample.label.min() >= -1 and sample.label.max() <= 1
     assert not torch.equal(sample.label, sample.label.round())  # normalised images, not ids
+    # each input frame is one file's pixels mapped 0..255 -> -1..1 (mirrored when the clip is flipped)
+    files = [np.asarray(Image.open(p), np.float32) / 127.5 - 1 for p in sorted((tmp_path / "train_A").rglob("*.png"))]
+    for frame in sample.label.numpy().transpose(0, 2, 3, 1):  # (T, H, W, 3)
+        assert any(np.allclose(frame, f, atol=1e-6) or np.allclose(frame, f[:, ::-1], atol=1e-6) for f in files)
     assert sample.instance is None  # unused
 
 

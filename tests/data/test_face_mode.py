@@ -4,7 +4,6 @@ Clips, one training step on it, the reference's G input width, and the single-fr
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import pickle
@@ -22,6 +21,7 @@ from data.modes.face import FaceMode
 from models.inference import read_face_features
 from models.networks import build_networks
 from options import TestOptions, TrainOptions
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "tests" / "data" / "reference" / "manifests" / "d_edge2face_512_test.json"
@@ -204,10 +204,7 @@ def test_test_windows_keep_one_box_and_scale_points(tmp_path) -> None:
 def test_train_one_iteration_on_faces(tmp_path) -> None:
     write_face_dataset(tmp_path / "data")
     opt = face_opt(tmp_path / "data", "--name", "faces", "--checkpoints_dir", str(tmp_path / "ck"))
-    spec = importlib.util.spec_from_file_location("vid2vid_train_entry_face", REPO / "train.py")
-    train_py = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_py)
-    assert train_py.train(opt, max_steps=1) == 0
+    assert load_script("train.py").train(opt, max_steps=1) == 0
     g0 = torch.load(tmp_path / "ck" / "faces" / "latest_net_G0.pth", weights_only=True)
     assert g0["model_down_seg.1.weight"].shape[1] == 3 * 15
 
@@ -270,4 +267,4 @@ def test_face_windows_feed_the_single_frame_generator(tmp_path) -> None:
     assert features is not None and sorted(features) == list(range(7))
     windows = TestDataset(opt)
     frames = list(generate(model, [windows[0], windows[1]], "cpu", features))
-    assert [f["fake_image"].shape for f in frames] == [(3, 64, 64)] * 2
+    assert [f.fake_image.shape for f in frames] == [(3, 64, 64)] * 2

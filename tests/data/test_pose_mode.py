@@ -2,7 +2,6 @@
 dropped parts, several people), the IUV remapping, the clips, the face box the face D uses, one training
 iteration, and the reference pose configurations' networks."""
 import argparse
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from data.transforms import ImageParams, get_img_params
 from models.discriminator_model import DiscriminatorModel
 from models.networks import build_networks
 from options import TestOptions, TrainOptions
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "tests" / "data" / "reference" / "manifests"
@@ -160,13 +160,6 @@ def write_pose_dataset(root: Path, body: dict = BODY, n_frames: int = 6) -> None
         (root / (stem % "openpose" + "_keypoints.json")).write_text(json.dumps(people))
 
 
-def load_entry(name: str):  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location(f"vid2vid_{name}_entry_pose", REPO / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def train_opt(root: Path, *extra: str):  # noqa: ANN201
     return TrainOptions().parse(["--dataroot", str(root), *TINY, *extra], save=False, verbose=False)
 
@@ -249,13 +242,6 @@ def test_face_region_of_the_face_discriminator(tmp_path) -> None:
     assert box is not None and box[:2] == (0, 16) and box[2] < 64 < box[3]
 
 
-def load_train_py():  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location("vid2vid_train_entry_pose", REPO / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("face_disc", [False, True])
 def test_train_one_iteration_on_poses(tmp_path, monkeypatch, face_disc: bool) -> None:
     write_pose_dataset(tmp_path / "data")
@@ -263,7 +249,7 @@ def test_train_one_iteration_on_poses(tmp_path, monkeypatch, face_disc: bool) ->
     extra = ["--add_face_disc"] if face_disc else []
     opt = train_opt(tmp_path / "data", "--name", "pose", "--checkpoints_dir", str(tmp_path / "ck"), "--label_nc",
                     "0", "--input_nc", "6", "--print_freq", "1", "--random_drop_prob", "0", *extra)
-    assert load_train_py().train(opt, max_steps=1) == 0
+    assert load_script("train.py").train(opt, max_steps=1) == 0
     run = tmp_path / "ck" / "pose"
     g0 = torch.load(run / "latest_net_G0.pth", weights_only=True)
     assert g0["model_down_seg.1.weight"].shape[1] == 3 * 6  # n_frames_G x the mode's 6 channels
@@ -272,7 +258,7 @@ def test_train_one_iteration_on_poses(tmp_path, monkeypatch, face_disc: bool) ->
     if face_disc:  # and test.py on the same sequence: frames, page and video, flags from the run's opt.json
         for kind in ("img", "densepose", "openpose"):
             shutil.copytree(tmp_path / "data" / f"train_{kind}", tmp_path / "data" / f"test_{kind}")
-        test_py = load_entry("test")
+        test_py = load_script("test.py")
         assert test_py.main(["--name", "pose", "--dataroot", str(tmp_path / "data"), "--dataset_mode", "pose",
                              "--checkpoints_dir", str(tmp_path / "ck"), "--results_dir", str(tmp_path / "results"),
                              "--resize_or_crop", "scaleHeight", "--nThreads", "0", "--use_real_img"]) == 0

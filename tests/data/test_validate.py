@@ -2,7 +2,6 @@
 files are named in one line, folders and frames pair by name, and a cache skips frames already found good."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -17,29 +16,13 @@ import data.validate as validate_module
 from data import DataError, check_dataset, create_dataset, validate_dataset
 from data.modes import build_mode
 from data.sample_video import make_sample_dataset
+from data.transforms import get_img_params
 from options import TrainOptions
+from tests.helpers import load_script, write_label_dataset
 
-REPO = Path(__file__).resolve().parents[2]
 W, H = 64, 32
 N_SEQS, N_FRAMES = 3, 4
-
-
-def write_dataset(root: Path, label_nc: int = 8, rgb_input: bool = False, a_suffix: str = "",
-                  b_suffix: str = "") -> Path:
-    """N_SEQS sequences of N_FRAMES frames: 8-bit labels < label_nc (or RGB inputs), 16-bit instances, RGB."""
-    rng = np.random.default_rng(0)
-    for s in range(N_SEQS):
-        for kind in ("A", "B", "inst"):
-            (root / f"train_{kind}" / f"seq{s}").mkdir(parents=True, exist_ok=True)
-        for t in range(N_FRAMES):
-            stem = f"seq{s}_{t:04d}"
-            labels = rng.integers(0, label_nc, (H, W), dtype=np.uint8)
-            a = rng.integers(0, 256, (H, W, 3), dtype=np.uint8) if rgb_input else labels
-            Image.fromarray(a).save(root / "train_A" / f"seq{s}" / f"{stem}{a_suffix}.png")
-            Image.fromarray(labels.astype(np.uint16) * 1000).save(root / "train_inst" / f"seq{s}" / f"{stem}.png")
-            Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(
-                root / "train_B" / f"seq{s}" / f"{stem}{b_suffix}.png")
-    return root
+SEQUENCES = {f"seq{s}": N_FRAMES for s in range(N_SEQS)}  # labels < 8 (`write_label_dataset`)
 
 
 def options(root: Path, *extra: str):  # noqa: ANN201
@@ -63,7 +46,7 @@ def refused(opt, match: str) -> str:  # noqa: ANN001
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    return write_dataset(tmp_path / "data")
+    return write_label_dataset(tmp_path / "data", SEQUENCES, width=W, height=H)
 
 
 # ---------------------------------------------------------------------------------------------- label maps
@@ -130,7 +113,7 @@ def test_mixed_frame_sizes_within_a_sequence(root: Path) -> None:
 
 
 def test_input_nc_4_on_rgb_frames(tmp_path: Path) -> None:
-    root = write_dataset(tmp_path, rgb_input=True)
+    root = write_label_dataset(tmp_path, SEQUENCES, width=W, height=H, rgb_input=True)
     refused(options(root, "--label_nc", "0", "--input_nc", "4"),
             r"seq0_0000\.png is a 3-channel RGB image but --input_nc is 4.*pass --input_nc 3")
     assert validate_dataset(options(root, "--label_nc", "0", "--input_nc", "3"), progress=False).frames == 12
@@ -161,7 +144,8 @@ def test_an_extra_frame_names_the_counts_and_the_file(root: Path) -> None:
 
 
 def test_cityscapes_suffixes_pair_by_name_not_position(tmp_path: Path) -> None:
-    root = write_dataset(tmp_path, a_suffix="_gtFine_labelIds", b_suffix="_leftImg8bit")
+    root = write_label_dataset(tmp_path, SEQUENCES, width=W, height=H, a_suffix="_gtFine_labelIds",
+                               b_suffix="_leftImg8bit")
     validate_dataset(options(root, "--use_instance"), progress=False)
     # stems whose sorted order differs between the folders ("10_l" < "1_l" but "1." < "10.") still pair
     for kind, names in (("A", ["1_l.png", "10_l.png", "2_l.png"]), ("B", ["1.png", "10.png", "2.png"])):
@@ -174,6 +158,12 @@ def test_cityscapes_suffixes_pair_by_name_not_position(tmp_path: Path) -> None:
     mode = build_mode(opt, need_real_frames=True)
     pairs = [(Path(a).name, Path(b).name) for a, b in zip(mode.A_paths[0], mode.B_paths[0], strict=True)]
     assert pairs == [("10_l.png", "10.png"), ("1_l.png", "1.png"), ("2_l.png", "2.png")]
+    # and what training reads: every frame's label id n comes with the real frame of grey level n (by position
+    # the labels 10, 1, 2 would come with the greys 1, 10, 2)
+    params = get_img_params(opt, (W, H))
+    read = [mode.read_frame(0, i, params) for i in range(3)]
+    assert [(f.label.unique().tolist(), ((f.real.unique() + 1) * 127.5).round().tolist()) for f in read] == [
+        ([10], [10]), ([1], [1]), ([2], [2])]
 
 
 # ---------------------------------------------------------------------------------------------- the cache
@@ -222,19 +212,12 @@ def test_a_damaged_cache_is_ignored(root: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- inspect_dataset.py
-def load_inspect():  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location("vid2vid_inspect_dataset", REPO / "scripts" / "inspect_dataset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_inspect_dataset_lists_every_problem(root: Path, monkeypatch, capsys) -> None:
     bad = [frame(root, "A", 2, -1), frame(root, "A", 2, 1)]
     for path in bad:
         Image.fromarray(np.full((H, W), 9, np.uint8)).save(path)
     frame(root, "B", 2, 0).write_bytes(b"")
-    inspect = load_inspect()
+    inspect = load_script("scripts/inspect_dataset.py")
     monkeypatch.setattr(sys, "argv", ["inspect_dataset.py", "--dataroot", str(root), "--label_nc", "8",
                                       "--loadSize", str(W), "--n_downsample_G", "2"])
     assert inspect.main() == 1

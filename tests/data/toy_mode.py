@@ -10,13 +10,14 @@ import argparse
 
 from data.modes import register_mode
 from data.modes.template import TemplateMode
+from util.flag_marks import run_flag
 
 
 @register_mode("toy")
 class ToyMode(TemplateMode):
     @staticmethod
     def modify_commandline_options(parser: argparse.ArgumentParser, is_train: bool) -> argparse.ArgumentParser:
-        parser.add_argument("--toy_threshold", type=float, default=0.4, help="gray level of the sketch")
+        run_flag(parser.add_argument("--toy_threshold", type=float, default=0.4, help="gray level of the sketch"))
         parser.set_defaults(label_nc=0, input_nc=1)
         return parser
 

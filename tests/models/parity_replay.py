@@ -25,6 +25,7 @@ from models.checkpoint import load_state_dict_strict
 from models.discriminator_model import DiscriminatorModel
 from models.generator_model import GeneratorModel
 from models.input_encoding import build_pyramid
+from models.outputs import GeneratorChunk
 from models.temporal_sampling import TemporalFrameHistory
 
 VECTOR_DIR = Path(__file__).resolve().parents[1] / "data" / "reference" / "vectors"
@@ -146,7 +147,7 @@ def d_and_loss_pass(
     """Every discriminator call and loss of one chunk, given the chunk's real and generated tensors."""
     recorders = {label: CallRecorder(net) for label, net in model_d.networks().items()}
     c = chunk_tensors
-    losses = model_d.image_losses(c, flow_ref, conf_ref)
+    losses = model_d.image_losses(GeneratorChunk(**c), flow_ref, conf_ref)
     groups = history.update(c["real_image"], c["fake_image"], flow_ref, conf_ref)
     losses_t, scales_run = [], []
     for s, group in enumerate(groups):
@@ -188,15 +189,15 @@ def run_chained_training(name: str, dtype: torch.dtype = torch.float32, tamper: 
     for stored in vector["train_path"]["chunks"]:
         n_new = stored["fake_B"].shape[1]
         out = model_g(*window(frames, stored["i"], n_new + opt.n_frames_G - 1), prev_outputs)
-        prev_outputs = out["prev_outputs"]
+        prev_outputs = out.prev_outputs
         for t in range(n_new):  # calls in frame-major, coarse->fine order
             g_calls.extend(rec.calls[t][1] for rec in g_recorders)
             g_inputs.extend(rec.calls[t][0] for rec in g_recorders)
         for rec in g_recorders:
             rec.take()
-        tensors = dict(out)
+        tensors = out._asdict()
         if chunks:
-            tensors["fake_prev_image"] = cpu_reference_fake_prev(out["fake_image"])
+            tensors["fake_prev_image"] = cpu_reference_fake_prev(out.fake_image)
         flow_ref, conf_ref = cast(stored["flow_ref"], dtype), cast(stored["conf_ref"], dtype)
         chunks.append({"g": out, **d_and_loss_pass(model_d, tensors, history, flow_ref, conf_ref)})
     bn_after = {label: net.state_dict() for label, net in model_g.networks().items()}
@@ -215,7 +216,7 @@ def run_chained_inference(name: str, dtype: torch.dtype = torch.float32, tamper:
     for stored in vector["test_path"]:
         label, image, inst = window(frames, stored["window_start_frame"], opt.n_frames_G)
         out = model_g.inference(label, image if stored["B_window_given"] else None, inst, prev_outputs)
-        prev_outputs = out["prev_outputs"]
+        prev_outputs = out.prev_outputs
         calls.append(out)
     return calls
 
@@ -432,9 +433,9 @@ def replay_items(name: str, training: dict, inference: list[dict]) -> dict[str, 
         g = mine.get("g")
         if g is not None:
             for key in CHUNK_KEYS.values():
-                if g[key] is not None:
-                    for t in range(g[key].shape[1]):
-                        ours[f"train chunk i={i} frame {t} {key}"] = g[key][:, t]
+                if getattr(g, key) is not None:
+                    for t in range(getattr(g, key).shape[1]):
+                        ours[f"train chunk i={i} frame {t} {key}"] = getattr(g, key)[:, t]
         for loss_name, value in mine["losses"].items():
             ours[f"train chunk i={i} {loss_name}"] = float(value.detach())
         for s, losses_t in zip(mine["scales_run"], mine["losses_T"], strict=True):
@@ -465,8 +466,8 @@ def replay_items(name: str, training: dict, inference: list[dict]) -> dict[str, 
             if f"train BN after {label}.{key}" in reference:
                 ours[f"train BN after {label}.{key}"] = value
     for k, out in enumerate(inference):
-        ours[f"test call {k} fake_B"] = out["fake_image"]
-        for s, scale_out in enumerate(out["scale_outputs"]):
+        ours[f"test call {k} fake_B"] = out.fake_image
+        for s, scale_out in enumerate(out.scale_outputs):
             for key in G_OUTPUT_KEYS.values():
                 if f"test call {k} scale {s} {key}" in reference:
                     ours[f"test call {k} scale {s} {key}"] = scale_out[key]

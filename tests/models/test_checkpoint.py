@@ -9,7 +9,8 @@ import os
 import pytest
 import torch
 
-from models.checkpoint import CheckpointError, load_network, network_checkpoint_path, save_network
+from models.checkpoint import CheckpointError, load_network, save_network
+from models.inference import network_checkpoint_path
 from models.networks import MultiscaleDiscriminator, get_norm_layer
 
 

@@ -16,8 +16,8 @@ import torch
 
 from data.sample_video import make_sample_dataset
 from models.flow import DisEstimator, FlowNet2Estimator, RaftEstimator
+from models.flow_eval import end_point_error, evaluate_sample_dataset, sample_dataset_pairs
 from models.flownet2 import FlowNet2
-from util.flow_eval import end_point_error, evaluate_sample_dataset, sample_dataset_pairs
 from util.flow_io import read_flo
 
 DIS_TO_ZERO_FLOW_MAX_RATIO = 0.4

@@ -36,12 +36,12 @@ def test_single_frame_generator_makes_the_first_frames() -> None:
     assert set(model.networks()) == {"G0", "G_single"}
     labels, instances = labels_and_instances()
     out = model.inference(labels, None, instances, None)
-    assert out["fake_image"].shape == (1, 3, 32, 64)
+    assert out.fake_image.shape == (1, 3, 32, 64)
     # the history holds the second single-G frame followed by the new output
     one_hot = encode_labels(labels, opt.label_nc)  # no instance channel for the single G
     expected_second = model.single_generator(one_hot[:, 1])
-    assert torch.allclose(out["prev_outputs"][0][:, 0], expected_second, atol=1e-5)
-    assert torch.equal(out["prev_outputs"][0][:, 1], out["fake_image"])
+    assert torch.allclose(out.prev_outputs[0][:, 0], expected_second, atol=1e-5)
+    assert torch.equal(out.prev_outputs[0][:, 1], out.fake_image)
 
 
 def test_no_way_to_make_first_frames_is_an_error() -> None:
@@ -95,8 +95,8 @@ def test_backpropagation_through_previous_outputs() -> None:
         torch.manual_seed(0)
         model = GeneratorModel(opt)
         out = model(labels, real, instances, None, n_frames_backpropagate=n)
-        out["fake_image"][:, 1].square().mean().backward()
+        out.fake_image[:, 1].square().mean().backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
-        images.append(out["fake_image"].detach())
+        images.append(out.fake_image.detach())
     assert torch.allclose(images[0], images[1])
     assert not torch.allclose(grads[0], grads[1])

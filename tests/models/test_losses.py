@@ -12,6 +12,7 @@ from models.discriminator_model import DiscriminatorModel
 from models.loss_table import LossTable, build_loss_table
 from models.networks import GANLoss, feature_matching_loss, masked_l1_loss, warp
 from models.networks import vgg as vgg_module
+from models.outputs import GeneratorChunk
 from options import TrainOptions
 
 PRED = torch.tensor([[[[2.0, -1.0], [0.5, 0.0]]]])  # (1, 1, 2, 2)
@@ -104,8 +105,8 @@ def weights(table: LossTable) -> dict[str, tuple[float, str, float]]:
     return {t.name: (t.weight, t.total, t.total_weight) for t in table}
 
 
-def chunk_inputs(h: int = 64, w: int = 64) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """A generator output dict of one chunk (B=1, n=2 frames), with a face block in label channel 2."""
+def chunk_inputs(h: int = 64, w: int = 64) -> tuple[GeneratorChunk, torch.Tensor, torch.Tensor]:
+    """A generator output of one chunk (B=1, n=2 frames), with a face block in label channel 2."""
     gen = torch.Generator().manual_seed(0)
 
     def rand(c: int) -> torch.Tensor:
@@ -113,9 +114,9 @@ def chunk_inputs(h: int = 64, w: int = 64) -> tuple[dict[str, torch.Tensor], tor
 
     label = rand(3)
     label[:, :, 2, 20:30, 24:36] = 1.0  # > 0.9: the pose face marker `face_region` looks for
-    out = {"real_image": rand(3), "fake_image": rand(3), "fake_raw_image": rand(3), "real_label": label,
-           "real_prev_image": rand(3), "fake_prev_image": rand(3), "flow": rand(2) * 3,
-           "weight": torch.rand(1, 2, 1, h, w, generator=gen), "prev_outputs": None}
+    out = GeneratorChunk(real_image=rand(3), fake_image=rand(3), fake_raw_image=rand(3), real_label=label,
+                         real_prev_image=rand(3), fake_prev_image=rand(3), flow=rand(2) * 3,
+                         weight=torch.rand(1, 2, 1, h, w, generator=gen), prev_outputs=None)
     conf_ref = (torch.rand(1, 2, 1, h, w, generator=gen) > 0.3).float()
     return out, rand(2) * 3, conf_ref
 
@@ -170,7 +171,7 @@ def test_named_values_are_weighted_and_totals_are_the_weighted_sums() -> None:
     opt = options("--n_scales_spatial", "2", "--add_face_disc", "--no_first_img")
     model, image, temporal = losses_of(opt)
     out, flow_ref, conf_ref = chunk_inputs()
-    flat = [x.flatten(0, 1) for x in (out["flow"], flow_ref, conf_ref)]
+    flat = [x.flatten(0, 1) for x in (out.flow, flow_ref, conf_ref)]
     # the named value is the reference's: weight applied (F_Flow = masked L1 * lambda_F / 2^(S-1))
     assert image["F_Flow"].item() == pytest.approx(masked_l1_loss(*flat).item() * 10.0 / 2, rel=1e-6)
     table = model.loss_table
@@ -204,7 +205,7 @@ def test_no_first_img_adds_W() -> None:
     _, image_w, temporal_w = losses_of(options("--no_first_img"), model.state_dict())
     assert image["W"].item() == 0.0  # named as in the reference, but 0 and without effect
     out, _, conf_ref = chunk_inputs()
-    weight = out["weight"].flatten(0, 1)
+    weight = out.weight.flatten(0, 1)
     assert image_w["W"].item() == pytest.approx(
         masked_l1_loss(weight, torch.zeros_like(weight), conf_ref.flatten(0, 1)).item(), rel=1e-6)
     gain = model.total_losses(image_w, temporal_w)["loss_G"] - model.total_losses(image, temporal)["loss_G"]
@@ -215,9 +216,9 @@ def test_terms_without_inputs_are_zero_and_unknown_step_values_fail() -> None:
     model = DiscriminatorModel(options("--no_flow"))
     out, flow_ref, conf_ref = chunk_inputs()
     with torch.no_grad():
-        image = model.image_losses({**out, "flow": None, "weight": None}, flow_ref, conf_ref)
+        image = model.image_losses(out._replace(flow=None, weight=None), flow_ref, conf_ref)
     assert [image[n].item() for n in ("G_VGG", "F_Flow", "F_Warp", "W")] == [0.0] * 4  # no VGG net, no flow
     with pytest.raises(KeyError, match="no entry in the loss table"):
         model.loss_table.weigh(model.loss_table.image, {"G_Typo": torch.ones(())}, torch.zeros(()))
-    with pytest.raises(TypeError):  # the generator's dict, not positional tensors
+    with pytest.raises(TypeError):  # the generator's chunk, not positional tensors
         model.image_losses(out, flow_ref, conf_ref, conf_ref)

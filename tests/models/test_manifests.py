@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.checkpoint import network_checkpoint_path
+from models.inference import network_checkpoint_path
 from models.networks import build_networks
 
 MANIFEST_DIR = Path(__file__).resolve().parents[1] / "data" / "reference" / "manifests"

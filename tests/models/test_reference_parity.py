@@ -202,7 +202,7 @@ def test_loss_names_and_temporal_scales(name: str) -> None:
             assert len(mine["totals"]["loss_D_T"]) == len(stored["loss_D_T"]), tag
             for ref_key, key in replay.CHUNK_KEYS.items():
                 if not forced and stored[ref_key] is None:
-                    assert mine["g"][key] is None, f"{tag} {key}"
+                    assert getattr(mine["g"], key) is None, f"{tag} {key}"
             assert len(mine["d_calls"]["D"]) == 6, "D call order: real, fake (detached), fake, real, raw x2"
             if "D_T0" in mine["d_calls"] and not stored["dT_scales_run"]:
                 assert mine["d_calls"]["D_T0"] == [], tag
@@ -239,7 +239,7 @@ def test_warp_history_uses_previous_chunk_frame(name: str) -> None:
     """Our G_Warp of a later chunk warps the previous chunk's last output (GPU semantics of the reference)."""
     vector = replay.load_vector(name)
     first, second = vector["train_path"]["chunks"][:2]
-    mine = replay.chained_training(name)["chunks"][1]["g"]["fake_prev_image"]
+    mine = replay.chained_training(name)["chunks"][1]["g"].fake_prev_image
     expected_prev = torch.cat([first["fake_B"][:, -1:], second["fake_B"][:, :-1]], dim=1)
     # depth 1 frames: the chained bound of that depth
     assert replay.scaled_error(mine, expected_prev) <= chained_bound(name, "tensor", 1)

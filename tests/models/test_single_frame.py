@@ -3,32 +3,21 @@ them (as NVIDIA's downloads are), test.py --model single_frame runs it on every 
 uses it for its first frames."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
 import train
 from data import create_dataset
-from data.sample_video import make_sample_dataset
 from models.checkpoint import read_state_dict
 from models.inference import generate, load_test_model
 from models.single_frame_model import SingleFrameModel
 from options import TestOptions
+from tests.helpers import load_script, tiny_sample_dataset
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--ndf", "8",
         "--n_blocks", "2", "--n_downsample_G", "2", "--num_D", "1", "--no_vgg", "--flow_net", "dis",
         "--gpu_ids", "-1", "--nThreads", "0", "--n_frames_total", "4", "--max_frames_per_gpu", "2"]
 TEST = TINY[:TINY.index("--num_D")] + ["--gpu_ids", "-1", "--nThreads", "0"]  # the architecture flags
-
-
-def load_test_py():
-    spec = importlib.util.spec_from_file_location("vid2vid_test_entry_single", REPO / "test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +26,7 @@ def workdir(tmp_path_factory):
     run, trained once for the module (cwd-relative checkpoints/ and runs/ under a temporary folder)."""
     root = tmp_path_factory.mktemp("single")
     data = root / "Cityscapes"
-    make_sample_dataset(data, seed=0, width=64, height=32, n_train_seqs=2, n_test_seqs=1, n_frames=8, overwrite=True)
+    tiny_sample_dataset(data)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         common = ["--dataroot", str(data), *TINY, "--niter", "1", "--niter_decay", "1", "--print_freq", "1"]
@@ -82,12 +71,12 @@ def test_single_frame_training_learns(workdir, tmp_path, monkeypatch):
 
     def l1() -> float:
         with torch.no_grad():
-            return float((model(clip.label)["fake_image"] - clip.real).abs().mean())
+            return float((model(clip.label).fake_image - clip.real).abs().mean())
 
     before = l1()
     for _ in range(20):  # (feature matching pulls G towards the real frames; measured: 0.41 -> 0.19)
         result = trainer.train_item(clip)
-    assert torch.isfinite(result["losses"]["loss_G"]) and result["frames"] == clip.label.size(1)
+    assert torch.isfinite(result.losses["loss_G"]) and result.frames == clip.label.size(1)
     assert l1() < 0.7 * before
 
 
@@ -105,7 +94,7 @@ def test_use_single_G_finds_the_trained_run_by_dataroot(workdir, monkeypatch):
     history = model.first_frames(labels, None, sample.instance)
     expected = model.single_generator(labels[:, 0, :35])
     torch.testing.assert_close(history[:, 0], expected)
-    assert load_test_py().main(["--name", "vid", "--dataroot", str(workdir / "Cityscapes"), "--gpu_ids", "-1",
+    assert load_script("test.py").main(["--name", "vid", "--dataroot", str(workdir / "Cityscapes"), "--gpu_ids", "-1",
                                 "--use_single_G"]) == 0
     assert len(list((workdir / "results" / "vid" / "test_latest").glob("*/fake_B_*.jpg"))) == 6
 
@@ -113,7 +102,7 @@ def test_use_single_G_finds_the_trained_run_by_dataroot(workdir, monkeypatch):
 def test_single_frame_test_run_generates_every_frame_from_its_label(workdir, monkeypatch):
     monkeypatch.chdir(workdir)
     argv = ["--name", "label2city_single", "--dataroot", str(workdir / "Cityscapes"), "--gpu_ids", "-1"]
-    assert load_test_py().main(argv) == 0  # --model single_frame and the architecture come from opt.json
+    assert load_script("test.py").main(argv) == 0  # --model single_frame and the architecture come from opt.json
     assert len(list((workdir / "results" / "label2city_single" / "test_latest").glob("*/fake_B_*.jpg"))) == 6
     opt = TestOptions().parse_cli([*argv, *TEST, "--model", "single_frame"], save=False)
     model = load_test_model(opt)
@@ -121,7 +110,7 @@ def test_single_frame_test_run_generates_every_frame_from_its_label(workdir, mon
     samples = [create_dataset(opt)[i] for i in range(2)]
     for sample, out in zip(samples, generate(model, samples), strict=True):
         one_hot = model.encode(sample.as_batch().label[:, -1:])[:, 0]
-        torch.testing.assert_close(out["fake_image"], model.generators[0](one_hot)[0])
+        torch.testing.assert_close(out.fake_image, model.generators[0](one_hot)[0])
 
 
 def test_use_single_G_names_a_run_and_refuses_a_mismatch(workdir, monkeypatch, capsys):
@@ -130,7 +119,7 @@ def test_use_single_G_names_a_run_and_refuses_a_mismatch(workdir, monkeypatch, c
     (workdir / "street" / "test_A").symlink_to(workdir / "Cityscapes" / "test_A")
     (workdir / "street" / "test_inst").symlink_to(workdir / "Cityscapes" / "test_inst")
     base = ["--name", "vid", "--dataroot", str(workdir / "street"), "--gpu_ids", "-1", "--use_single_G"]
-    test_py = load_test_py()
+    test_py = load_script("test.py")
     assert test_py.main(base) == 1
     assert "--single_G_name" in capsys.readouterr().err  # no folder is known for this dataroot: say how to name one
     assert test_py.main([*base, "--single_G_name", "label2city_single"]) == 0

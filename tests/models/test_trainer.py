@@ -6,25 +6,17 @@ import torch
 
 import train
 from data import create_dataloader, create_dataset
-from data.sample_video import make_sample_dataset
-from models.checkpoint import training_state_path
 from models.discriminator_model import DiscriminatorModel
 from models.generator_model import GeneratorModel
 from models.temporal_sampling import TemporalFrameHistory
 from models.trainer import Trainer, split_clip
 from options import TrainOptions
+from options.run_folder import RunFolder
 
 TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--ndf", "8",
         "--n_blocks", "2", "--n_downsample_G", "2", "--num_D", "1", "--no_vgg", "--flow_net", "dis",
         "--gpu_ids", "-1", "--nThreads", "0"]
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def dataroot(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample")
-    make_sample_dataset(root, seed=0, width=64, height=32, n_train_seqs=2, n_test_seqs=1, n_frames=8, overwrite=True)
-    return root
 
 
 def parse(dataroot, tmp_path, *extra):
@@ -48,14 +40,14 @@ def test_losses_equal_the_models_parity_path(dataroot, tmp_path):
     data = first_batch(opt)
     label, real, inst = split_clip(data, CPU)
     out = model_g(label, real, inst, None)
-    flow_ref, conf_ref = trainer.flow_fp32(out["real_image"], out["real_prev_image"])
+    flow_ref, conf_ref = trainer.flow_fp32(out.real_image, out.real_prev_image)
     losses = model_d.image_losses(out, flow_ref, conf_ref)
-    groups = TemporalFrameHistory(2, 3).update(out["real_image"], out["fake_image"], flow_ref, conf_ref,
+    groups = TemporalFrameHistory(2, 3).update(out.real_image, out.fake_image, flow_ref, conf_ref,
                                                trainer.flow_fp32)
     losses_t = [model_d.temporal_losses(s, **g) for s, g in enumerate(groups) if g is not None]
     totals = model_d.total_losses(losses, losses_t)
 
-    result = trainer.train_item(data)["losses"]
+    result = trainer.train_item(data).losses
     for name, value in losses.items():
         assert result[name].item() == pytest.approx(value.item(), rel=1e-5, abs=1e-6), name
     for name, value in losses_t[0].items():
@@ -80,9 +72,9 @@ def test_bf16_autocast_trains_on_cpu(dataroot, tmp_path):
     trainer.model_g.generators[0].model_down_seg[1].register_forward_hook(
         lambda module, args, output: conv_dtypes.append(output.dtype))
     result = trainer.train_item(first_batch(opt))
-    assert all(torch.isfinite(v) and v.dtype == torch.float32 for v in result["losses"].values())
+    assert all(torch.isfinite(v) and v.dtype == torch.float32 for v in result.losses.values())
     assert conv_dtypes and set(conv_dtypes) == {torch.bfloat16}  # autocast was active
-    assert result["visuals"]["flow_ref"].dtype == torch.float32  # flow estimation stays in fp32
+    assert result.visuals["flow_ref"].dtype == torch.float32  # flow estimation stays in fp32
     after = trainer.model_g.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
     assert all(p.dtype == torch.float32 for p in trainer.model_g.parameters())  # master weights stay fp32
@@ -113,12 +105,12 @@ def test_continue_train_equals_an_uninterrupted_run(dataroot, tmp_path):
               "--print_freq", "100", "--display_freq", "100", "--save_latest_freq", "100", "--no_html", "--seed", "7"]
     assert train.train(parse(dataroot, tmp_path, "--name", "whole", *common)) == 0
     assert train.train(parse(dataroot, tmp_path, "--name", "split", *common), max_steps=3) == 0
-    stopped = torch.load(training_state_path(parse(dataroot, tmp_path, "--name", "split"), "latest"),
+    stopped = torch.load(RunFolder.of(parse(dataroot, tmp_path, "--name", "split")).training_state_file("latest"),
                          weights_only=True)
     assert (stopped["epoch"], stopped["epoch_iter"], stopped["total_steps"]) == (2, 1, 3)
     assert train.train(parse(dataroot, tmp_path, "--name", "split", "--continue_train", *common)) == 0
 
-    whole, split = (torch.load(training_state_path(parse(dataroot, tmp_path, "--name", n), "latest"),
+    whole, split = (torch.load(RunFolder.of(parse(dataroot, tmp_path, "--name", n)).training_state_file("latest"),
                                weights_only=True) for n in ("whole", "split"))
     assert (split["epoch"], split["epoch_iter"], split["total_steps"]) == (4, 0, 6)
     assert (whole["epoch"], whole["total_steps"]) == (4, 6)
@@ -138,7 +130,7 @@ def test_continue_train_equals_an_uninterrupted_run(dataroot, tmp_path):
 def test_load_pretrain_reports_partial_load(dataroot, tmp_path):
     opt1 = parse(dataroot, tmp_path, "--name", "coarse")
     first = Trainer(opt1, CPU)
-    first.save_networks("latest")
+    RunFolder.of(opt1).save("latest", first.network_writers("latest"), {"epoch": 1, "epoch_iter": 0, "total_steps": 0})
     opt2 = parse(dataroot, tmp_path, "--name", "fine", "--n_scales_spatial", "2", "--n_blocks_local", "1",
                  "--loadSize", "128", "--load_pretrain", str(tmp_path / "checkpoints" / "coarse"))
     second = Trainer(opt2, CPU)

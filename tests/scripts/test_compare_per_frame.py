@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from data.sample_video import make_sample_dataset
+from tests.helpers import tiny_sample_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf", "8", "--ndf", "8",
@@ -19,7 +19,7 @@ TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf
 
 def test_compare_trains_both_to_each_budget_and_reports(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    make_sample_dataset(data, seed=0, width=64, height=32, n_train_seqs=2, n_test_seqs=1, n_frames=8, overwrite=True)
+    tiny_sample_dataset(data)
     out, checkpoints = tmp_path / "cmp", tmp_path / "ck"
     command = [sys.executable, "scripts/compare_per_frame.py", "--name", "t", "--dataroot", str(data),
                "--checkpoints_dir", str(checkpoints), "--out", str(out), "--budgets", "0.02", "0.04", "--", *TINY]

@@ -9,18 +9,9 @@ import pytest
 from PIL import Image
 
 from data.face_landmarks import fill_gaps
+from tests.helpers import load_script
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def load_tool():  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location("detect_landmarks", REPO / "scripts" / "face" / "detect_landmarks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_script("scripts/face/detect_landmarks.py")
 
 
 def carphone() -> str:
@@ -113,7 +104,7 @@ def test_landmark_files_train_and_test_through_the_face_mode(detected: Path, tmp
     arch = ["--input_nc", "15", "--loadSize", "64", "--ngf", "8", "--n_blocks", "2", "--n_downsample_G", "2"]
     train_only = ["--ndf", "8", "--num_D", "1", "--no_vgg", "--flow_net", "dis", "--n_frames_total", "2",
                   "--max_frames_per_gpu", "2", "--niter", "1", "--niter_decay", "0"]
-    train_py, test_py = (load_entry(name) for name in ("train", "test"))
+    train_py, test_py = load_script("train.py"), load_script("test.py")
     opt = TrainOptions().parse([*base, *arch, *train_only], save=False, verbose=False)
     assert train_py.train(opt, max_steps=1) == 0
     assert test_py.main([*base, "--results_dir", str(tmp_path / "results"), "--use_real_img"]) == 0
@@ -121,10 +112,3 @@ def test_landmark_files_train_and_test_through_the_face_mode(detected: Path, tmp
     fakes = sorted((out / "talk").glob("fake_B_*.jpg"))
     assert [p.stem for p in fakes] == [f"fake_B_{i:05d}" for i in range(2, 5)]  # frames after the 2 history frames
     assert (out / "index.html").is_file() and (out / "videos" / "talk.mp4").stat().st_size > 0
-
-
-def load_entry(name: str):  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location(f"vid2vid_{name}_entry_faces", REPO / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

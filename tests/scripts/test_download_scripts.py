@@ -37,9 +37,12 @@ def test_flownet2_wrong_file_is_downloaded_then_rejected(server: FileServer, tmp
     result = _run("download_flownet2.py", "--out", str(out), "--url",
                   f"{server.url}/files/FlowNet2_checkpoint.pth.tar")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert out.is_file()  # downloaded, then the strict load refused it
+    rejected = out.with_name(out.name + ".rejected")
+    assert not out.exists() and rejected.is_file()  # downloaded, refused by the strict load, moved aside
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("download_flownet2: error:")]
-    assert f"{out} is not NVIDIA's FlowNet2 checkpoint" in line
+    assert f"{out} is not NVIDIA's FlowNet2 checkpoint" in line and f"moved it to {rejected}" in line
+    again = _run("download_flownet2.py", "--out", str(out), "--url", f"{server.url}/files/FlowNet2_checkpoint.pth.tar")
+    assert "already exists" not in again.stdout  # the rerun downloads afresh instead of re-checking the bad file
     assert "unexpected keys: conv1.weight" in line and "--url" in line
     assert "Traceback" not in result.stderr
 

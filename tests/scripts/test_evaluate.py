@@ -1,7 +1,6 @@
 """scripts/evaluate.py on results laid out as test.py writes them: metrics that rank outputs correctly."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,11 +11,9 @@ from PIL import Image
 
 from models.flow import build_flow_estimator
 from models.video_metrics import flicker, psnr_ssim
+from tests.helpers import load_script
 
-REPO = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("evaluate_tool", REPO / "scripts" / "evaluate.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_script("scripts/evaluate.py")
 
 
 def moving_frames(n: int = 5, shift: int = 2) -> list[np.ndarray]:

@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from data.segmenters import VOC_TO_CITYSCAPES, Segmenter, SegmenterError, load_segmenter
+from models.segmenters import VOC_TO_CITYSCAPES, Segmenter, SegmenterError, load_segmenter
 from options import TrainOptions
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_TRAIN = ["--ngf", "8", "--ndf", "8", "--n_blocks", "2", "--n_downsample_G", "2", "--num_D", "1", "--no_vgg",
@@ -18,14 +19,7 @@ TINY_TRAIN = ["--ngf", "8", "--ndf", "8", "--n_blocks", "2", "--n_downsample_G",
               "--max_frames_per_gpu", "2", "--niter", "1", "--niter_decay", "0"]
 
 
-def load(path: Path, name: str):  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load(REPO / "scripts" / "video_to_dataset.py", "video_to_dataset")
+tool = load_script("scripts/video_to_dataset.py")
 
 
 def video(name: str) -> str:
@@ -37,8 +31,8 @@ def train_and_test(root: Path, tmp_path: Path, train_flags: list[str], test_flag
     """One training step with tiny nets, then test.py with only --name/--dataroot (flags from opt.json)."""
     base = ["--name", "mine", "--dataroot", str(root), "--checkpoints_dir", str(tmp_path / "ck")]
     opt = TrainOptions().parse([*base, *train_flags, *TINY_TRAIN], save=False, verbose=False)
-    assert load(REPO / "train.py", "train_entry_v2d").train(opt, max_steps=1) == 0
-    test_py = load(REPO / "test.py", "test_entry_v2d")
+    assert load_script("train.py").train(opt, max_steps=1) == 0
+    test_py = load_script("test.py")
     assert test_py.main([*base, *test_flags, "--results_dir", str(tmp_path / "results"), "--use_real_img",
                          "--gpu_ids", "-1", "--nThreads", "0"]) == 0
     out = tmp_path / "results" / "mine" / "test_latest"
@@ -157,8 +151,8 @@ def test_readme_own_video_commands_work_as_printed(tmp_path: Path, monkeypatch: 
     convert = [video("bikes.mp4") if a == "my_video.mp4" else a for a in commands[1][2:]]
     assert tool.main([*convert, "--max_frames", "60", "--every", "4"]) == 0  # two sequences of 30
     opt = TrainOptions().parse(commands[2][2:], save=False, verbose=False)
-    assert load(REPO / "train.py", "train_entry_readme").train(opt, max_steps=1) == 0
-    assert load(REPO / "test.py", "test_entry_readme").main([*commands[3][2:], "--nThreads", "0"]) == 0
+    assert load_script("train.py").train(opt, max_steps=1) == 0
+    assert load_script("test.py").main([*commands[3][2:], "--nThreads", "0"]) == 0
     assert (tmp_path / "results" / "my_video" / "test_latest" / "index.html").is_file()
 
 

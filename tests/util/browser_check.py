@@ -1,11 +1,10 @@
 """Open an HTML page in headless Chromium and report, from inside the browser, whether every ``<img>`` and
-``<video>`` on it loaded. Used by the HTML-page tests; Debian's ``chromium`` is installed on demand."""
+``<video>`` on it loaded. Used by the HTML-page tests; `make browser` installs Debian's ``chromium``."""
 from __future__ import annotations
 
 import functools
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -54,29 +53,12 @@ window.addEventListener('load', function () {
 
 
 def find_chromium() -> str | None:
+    """Path of the first Chromium (or Chrome) binary on PATH, or None."""
     for name in CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
             return path
     return None
-
-
-@functools.cache
-def ensure_chromium() -> str | None:
-    """Path of a Chromium binary, installing Debian's package when absent (needs root and apt); None if impossible."""
-    path = find_chromium()
-    if path or shutil.which("apt-get") is None or os.geteuid() != 0:
-        return path
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    # a fresh machine may have no package lists yet: update once and retry
-    for command in (install, ["apt-get", "update"], install):
-        if find_chromium():
-            break
-        try:
-            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-        except (OSError, subprocess.SubprocessError):
-            return None
-    return find_chromium()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

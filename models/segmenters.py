@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .checkpoint import check_state_dict, read_state_dict
+
 CITYSCAPES_LABEL_NC = 35
 # Pascal VOC class index -> Cityscapes label id (cityscapesScripts' labels.py); unlisted VOC classes -> 0
 VOC_TO_CITYSCAPES = {2: 33, 6: 28, 7: 26, 14: 32, 15: 24, 19: 31}  # bicycle, bus, car, motorbike, person, train
@@ -86,8 +88,6 @@ def load_segmenter(source: str) -> Segmenter:
                 f"torchvision; torchvision.models.segmentation.{source}(weights='DEFAULT')\"` and copy the file "
                 "there, or pass a TorchScript segmenter file")
         import torchvision.models.segmentation as segmentation
-
-        from models.checkpoint import check_state_dict, read_state_dict
 
         network = getattr(segmentation, source)(weights=None, weights_backbone=None, aux_loss=True)
         state = read_state_dict(path, f"{source} weights", "re-download them")
