@@ -21,11 +21,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Two threads unless OMP_NUM_THREADS asks for fewer (the parity tests hold for any kernel order; docs/TESTING.md).
-test: setup
+test: setup browser
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest
 
-# Headless Chromium, with which two tests check the HTML pages (Debian's package, about 15 s; run as root, as
-# .ci/run does before `make test`). Without it those tests fail, saying to run this.
+# Headless Chromium, with which two tests check the HTML pages (Debian's package, about 15 s, installed as root;
+# part of `make test`'s set-up). Without it those tests fail, saying to run this.
 BROWSERS := chromium chromium-browser google-chrome
 browser:
 	@found=$$(for name in $(BROWSERS); do command -v $$name; done | head -n 1); \

@@ -18,6 +18,7 @@ import sys
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -88,12 +89,14 @@ def file_system_error(error: OSError, opt: argparse.Namespace) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- resuming
+@dataclass
 class Position:
-    """Where training stands: the epoch, items done in it, items in all, CPU seconds trained in all. (A plain
-    class: tests load train.py as a file, which a dataclass does not survive.)"""
+    """Where training stands: the epoch, items done in it, items in all, CPU seconds trained in all."""
 
-    def __init__(self, epoch: int = 1, epoch_iter: int = 0, total_steps: int = 0, cpu_seconds: float = 0.0) -> None:
-        self.epoch, self.epoch_iter, self.total_steps, self.cpu_seconds = epoch, epoch_iter, total_steps, cpu_seconds
+    epoch: int = 1
+    epoch_iter: int = 0
+    total_steps: int = 0
+    cpu_seconds: float = 0.0
 
 
 def save_state(trainer: Trainer, opt: argparse.Namespace, label: str | int, position: Position,

@@ -5,7 +5,8 @@
 Kernels (FLOPs count 2 per multiply-add, as ``torch.utils.flop_counter`` does):
   matmul_fp32: (n x n) @ (n x n) in float32, n = --size (default 4096; 2048 with --quick): 2 n^3 FLOPs
   matmul_bf16: the same in bfloat16 (fast on CPUs with AVX-512 BF16 / AMX; emulated and slow without: what is
-               measured is reported either way)
+               measured is reported either way, at a smaller n where one call of size n would not fit the time
+               budget: the shape reported is the one measured)
   conv3x3_fp32: ``F.conv2d`` 512 -> 512 channels, 3x3, pad 1, on a 1x512x64x128 float32 input (1x512x32x64 with
                 --quick), no_grad: 2 * Cin * Cout * 9 * H * W FLOPs
   matmul_fp16: (--device cuda only) the matmul in float16, the tensor cores' other input type
@@ -17,8 +18,8 @@ on, "fp32" kernels run on the tensor cores at reduced precision.
 Protocol: ``torch.set_num_threads(threads)``; per kernel one warm-up call, then up to --repeats timed calls
 (fewer once a kernel has used ``budget_s`` seconds, at least one). The best call (the peak: the least disturbed
 by other processes on a shared machine) and the median are reported in GFLOP/s. The default run takes a few
-seconds with 2 threads on a 2-core AVX-512 / AMX CPU (about 30 s at most where bf16 is emulated: the time budget
-cuts the repeats).
+seconds with 2 threads on a 2-core AVX-512 / AMX CPU (about 10 s where bf16 is emulated: the time budget cuts the
+repeats and the size of the bf16 matmul).
 
 Other benches call ``measure_peaks_in_child(threads)`` (a fresh process with that thread count) before and after
 their configurations, keep ``best_of(before, after)`` (this VM's speed was seen to drift by 30 % between
@@ -69,7 +70,26 @@ def summarize(flops: int, shape: str, times: list[float]) -> dict:
             "flops": flops, "shape": shape, "best_s": min(times), "times_s": times}
 
 
+PROBE_SIZE = 256  # the matmul timed first, to size the measured one
+
+
+def fitting_size(n: int, dtype: torch.dtype, budget_s: float, device: str = "cpu") -> int:
+    """``n``, or a smaller power-of-two fraction of it when one call of (n x n) @ (n x n) in ``dtype`` would take
+    more than a fifth of ``budget_s`` (estimated from a PROBE_SIZE call): an emulated bf16 matmul of 2048 took 65 s
+    per call on an AVX2 CPU, and the warm-up plus one timed call cannot be cut short."""
+    if n <= PROBE_SIZE:
+        return n
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(PROBE_SIZE, PROBE_SIZE, generator=generator).to(device, dtype)
+    seconds = min(timed(lambda: torch.mm(a, a), device)[0] for _ in range(2))
+    while n > PROBE_SIZE and seconds * (n / PROBE_SIZE) ** 3 > budget_s / 5:
+        n //= 2
+    return n
+
+
 def measure_matmul(n: int, dtype: torch.dtype, repeats: int, budget_s: float, device: str = "cpu") -> dict:
+    """The matmul peak at size ``n`` (smaller where one call would not fit the budget: `fitting_size`)."""
+    n = fitting_size(n, dtype, budget_s, device)
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=generator).to(device, dtype)
     b = torch.randn(n, n, generator=generator).to(device, dtype)

@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from bench import common
-from options.run_folder import RunFolder
 
 from .spec import run_name
 
@@ -82,8 +81,10 @@ def redraw_bn_biases(networks: dict[str, torch.nn.Module], seed: int) -> None:
 
 
 def weights_path(spec: dict, label: str) -> Path:
-    """``<checkpoints_dir>/<name>/latest_net_<label>.pth``, the reference's file of network ``label``."""
-    return Path(RunFolder(spec["checkpoints_dir"], run_name(spec)).network_file(label, "latest"))
+    """``<checkpoints_dir>/<name>/latest_net_<label>.pth``, the reference's file of network ``label`` (the name
+    `options.run_folder.RunFolder.network_file` gives our side). Built here, not with RunFolder: NVIDIA's process
+    reads these files too, and there `options` is their package (tests/bench: no module of that name is loaded)."""
+    return Path(spec["checkpoints_dir"]) / run_name(spec) / f"latest_net_{label}.pth"
 
 
 def save_reference_format(networks: dict[str, torch.nn.Module], spec: dict) -> None:

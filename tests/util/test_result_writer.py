@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from models.inference import TestFrame
 from util.result_writer import ResultWriter
 
 
@@ -17,8 +18,8 @@ def test_results_folder_has_normal_permissions(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:
         writer = ResultWriter(opt)
-        writer.add({"label_path": str(tmp_path / "seq" / "f_000.png"), "starts_sequence": True,
-                    "real_label": torch.zeros(3, 8, 8), "fake_image": torch.zeros(3, 8, 8)})
+        writer.add(TestFrame(fake_image=torch.zeros(3, 8, 8), real_label=torch.zeros(3, 8, 8), scale_outputs=[],
+                             label_path=str(tmp_path / "seq" / "f_000.png"), frame_index=0, starts_sequence=True))
         final = Path(writer.finish())
     finally:
         os.umask(previous)
