@@ -117,7 +117,10 @@ def with_saved_run_flags(options: BaseOptions, argv: Sequence[str]) -> tuple[lis
         return list(argv), SavedRun()
     path, saved = found
     mode = getattr(given, "dataset_mode", saved.get("dataset_mode", parser.get_default("dataset_mode")))
-    options.add_dataset_mode_flags(["--dataset_mode", str(mode)])
+    try:
+        options.add_dataset_mode_flags(["--dataset_mode", str(mode)])
+    except ValueError as error:  # a mode the saved run names that this installation does not have
+        raise ValueError(f"{error} (the dataset mode of {path}; pass --dataset_mode to use another)") from None
     given = explicit_flags(parser, argv)  # now with the mode's own flags
     run = SavedRun(path=path)
     prefix: list[str] = []

@@ -84,3 +84,11 @@ def test_continue_train_with_another_mode_flag_is_refused(toy_run: dict, capsys:
                                 "--continue_train"], save=False, verbose=False)
     assert load_script("train.py").train(opt, max_steps=1) == 1
     assert "--continue_train with --toy_threshold 0.5 (the run has 0.7)" in capsys.readouterr().err
+
+
+def test_a_saved_mode_that_is_not_installed_names_opt_json(tmp_path: Path) -> None:
+    run = tmp_path / "ck" / "gone"
+    run.mkdir(parents=True)
+    (run / "opt.json").write_text(json.dumps({"dataset_mode": "vanished", "label_nc": 0}))
+    with pytest.raises(ValueError, match=r"'vanished' is not a dataset mode.*the dataset mode of .*gone/opt\.json"):
+        with_saved_run_flags(TestOptions(), ["--name", "gone", "--checkpoints_dir", str(tmp_path / "ck")])
