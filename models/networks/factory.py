@@ -40,7 +40,7 @@ GENERATORS: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
 
 def build_generator(opt: Namespace, scale: int) -> nn.Module:
     """Sequential generator of spatial scale ``scale`` (0 = coarsest) of the ``--netG`` family."""
-    if opt.netG not in GENERATORS or opt.netG not in NETG_CHOICES:
+    if opt.netG not in GENERATORS:
         raise ValueError(f"--netG {opt.netG!r} is not supported; use one of {', '.join(NETG_CHOICES)}")
     coarsest, finer = GENERATORS[opt.netG]
     norm_layer = get_norm_layer(opt.norm)
