@@ -26,7 +26,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from data import DataError, TemporalDataset, create_dataloader, create_dataset
-from data.order import ResumableSampler, SeededItems
+from data.order import ResumableSampler, SeededItems, epoch_items
 from models.checkpoint import CheckpointError, checkpoint_writer, read_checkpoint
 from models.schedule import sequence_length
 from models.single_frame_model import SINGLE_FRAME_MODEL
@@ -252,7 +252,9 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
         return 1
     for line in lines:
         logger.message(line)
-    logger.message(f"{len(base_dataset)} training items per epoch from {len(base_dataset.mode.sequences)} "
+    n_items = epoch_items(len(base_dataset), opt.max_dataset_size)
+    drawn_from = f" (--max_dataset_size; {len(base_dataset)} to draw from)" if n_items < len(base_dataset) else ""
+    logger.message(f"{n_items} training items per epoch{drawn_from} from {len(base_dataset.mode.sequences)} "
                    f"sequences, {distributed.world_size} process(es) on {device}")
     finished_loop = False
     try:
@@ -311,7 +313,9 @@ class Loop:
         opt, distributed = self.opt, self.distributed
         n_epochs = opt.niter + opt.niter_decay
         items_per_step = opt.batchSize * distributed.world_size
-        steps_per_epoch = -(-len(self.base_dataset) // items_per_step)
+        # items of every epoch: the datasets the schedule rebuilds for longer clips have as many as this one
+        n_items = epoch_items(len(self.base_dataset), opt.max_dataset_size)
+        steps_per_epoch = -(-n_items // items_per_step)
         progress = tqdm(total=n_epochs * steps_per_epoch, initial=(position.epoch - 1) * steps_per_epoch
                         + position.epoch_iter // items_per_step, disable=not distributed.is_main, unit="it",
                         dynamic_ncols=True)
@@ -334,7 +338,7 @@ class Loop:
                 dataset.epoch = epoch
                 skip = position.epoch_iter // distributed.world_size  # items this rank did in a resumed epoch
                 sampler = ResumableSampler(dataset, distributed.world_size, distributed.rank,
-                                           shuffle=not opt.serial_batches, seed=opt.seed, skip=skip)
+                                           shuffle=not opt.serial_batches, seed=opt.seed, skip=skip, limit=n_items)
                 sampler.set_epoch(epoch)
                 progress.set_description(f"epoch {epoch}/{n_epochs}")
                 loader = create_dataloader(opt, dataset, sampler)

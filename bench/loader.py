@@ -21,9 +21,9 @@ process that holds it, as in train.py). Per --nThreads value:
       start-up, so "loader frames/s" is timed from the arrival of batch max(1, nThreads) over the --items batches
       that follow. A dataset with fewer items than that (the sample dataset has 3 per epoch) is read as an epoch
       of repeats: item i is item i mod n, each with its own SeededItems seed, so the clips differ.
-  loop (--loop_items N > 0): train.py's loop on the real epochs (no repeats), a fresh loader each epoch with
-      ``Trainer.train_item`` on each batch, for N batches, worker start-ups included: workers and the step share
-      the cores, as in training.
+  loop (--loop_items N > 0): train.py's loop on the real epochs (no repeats, each ended after --max_dataset_size
+      items as train.py ends it), a fresh loader each epoch with ``Trainer.train_item`` on each batch, for N
+      batches, worker start-ups included: workers and the step share the cores, as in training.
 The step, once (nThreads changes only the loader): ``Trainer(opt, cpu).train_item(batch)`` on one fixed batch
 (the first of epoch --epoch), one warm-up step then --steps timed steps; "step frames/s" = frames / median s.
 Frames are generated frames, batch x (T - n_frames_G + 1) per item (6 of the 8 frames read with the defaults),
@@ -95,13 +95,14 @@ class RepeatedItems(torch.utils.data.Dataset):
         return self.dataset[index % len(self.dataset)]
 
 
-def epoch_loader(opt: argparse.Namespace, dataset, epoch: int) -> torch.utils.data.DataLoader:
-    """The loader of one epoch, as train.py makes it (one process: world size 1, rank 0, nothing skipped)."""
+def epoch_loader(opt: argparse.Namespace, dataset, epoch: int, limit: int | None = None) -> torch.utils.data.DataLoader:
+    """The loader of one epoch, as train.py makes it (one process: world size 1, rank 0, nothing skipped), ending
+    after ``limit`` items (train.py's ``epoch_items``; None for the whole dataset, e.g. an epoch of repeats)."""
     from data import create_dataloader
     from data.order import ResumableSampler
 
     dataset.epoch = epoch
-    sampler = ResumableSampler(dataset, 1, 0, shuffle=not opt.serial_batches, seed=opt.seed)
+    sampler = ResumableSampler(dataset, 1, 0, shuffle=not opt.serial_batches, seed=opt.seed, limit=limit)
     sampler.set_epoch(epoch)
     return create_dataloader(opt, dataset, sampler)
 
@@ -147,10 +148,13 @@ def time_steps(trainer, batch, steps: int, peaks: dict | None = None, dtype: str
 
 def time_loop(opt: argparse.Namespace, trainer, dataset, items: int, first_epoch: int) -> dict:
     """train.py's loop (loader + train_item) for ``items`` items, worker start-ups included."""
+    from data.order import epoch_items
+
     done, frames, epoch = 0, 0, first_epoch
+    limit = epoch_items(len(dataset), opt.max_dataset_size)
     start = time.perf_counter()
     while done < items:
-        for batch in epoch_loader(opt, dataset, epoch):
+        for batch in epoch_loader(opt, dataset, epoch, limit):
             frames += trainer.train_item(batch).frames
             done += 1
             if done >= items:

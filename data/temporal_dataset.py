@@ -42,6 +42,9 @@ class TemporalDataset(torch.utils.data.Dataset):
     label, real and instance tensors (T, C, H, W), T = n_frames_G - 1 history frames + the frames to generate.
     The DataLoader (with `collate_clips`) adds the batch dimension.
 
+    Modes with ``items_per_frame`` (pose) have one item per start frame instead: a sequence of n frames counts
+    n - n_frames_G + 1 items. A training epoch reads `data.order.epoch_items` of them (--max_dataset_size).
+
     ``n_frames_total`` is the current training sequence length (the schedule doubles it); the dataset only
     reads it, the trainer makes a new dataset when it changes.
     """
@@ -67,21 +70,23 @@ class TemporalDataset(torch.utils.data.Dataset):
                   f"for (--n_frames_total {self.n_frames_total} + {history_length(opt)} history frames) and "
                   f"train on fewer frames; the shortest is {name} with {count}")
         self.seq_len_max = max(lengths)
-        self.length_weights = torch.tensor(lengths, dtype=torch.float64)  # for modes with one item per frame
+        # the reference's count of start frames of a sequence (its items in modes with one item per start frame)
+        self.n_start_frames = torch.tensor([n - opt.n_frames_G + 1 for n in lengths], dtype=torch.float64)
         # Items of one batch must have the same length: batches of several sequences use the shortest.
         self.seq_len_cap = min(lengths) if opt.batchSize > 1 else None
 
     def __len__(self) -> int:
         if self.mode.items_per_frame:
-            return int(self.length_weights.sum())
+            return int(self.n_start_frames.sum())
         return len(self.mode.sequences)
 
     def sequence_of(self, index: int) -> int:
-        """The sequence item ``index`` reads: ``index % n``, or drawn with probability proportional to its
-        length for modes with one item per frame (from torch's RNG, which `SeededItems` seeds per item)."""
+        """The sequence item ``index`` reads: ``index % n``, or, for modes with one item per start frame, drawn
+        with probability proportional to its number of start frames (frames - n_frames_G + 1), from torch's RNG,
+        which `SeededItems` seeds per item."""
         if not self.mode.items_per_frame:
             return index % len(self.mode.sequences)
-        return int(torch.multinomial(self.length_weights, 1).item())
+        return int(torch.multinomial(self.n_start_frames, 1).item())
 
     def __getitem__(self, index: int) -> Clip:
         seq_index = self.sequence_of(index)

@@ -77,7 +77,8 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
              "scripts), face (68-point landmarks -> edge and distance maps) and pose (DensePose + OpenPose). "
              "Checked at parse time against the registered modes"))
     add("--max_dataset_size", type=int_or_inf, default=math.inf,
-        help="use only the first N sequences found under --dataroot ('inf' keeps them all)")
+        help="use only the first N sequences found under --dataroot ('inf' keeps them all); --dataset_mode "
+             "pose keeps every sequence and trains on N items (start frames) per epoch, as the reference")
     add("--nThreads", type=int, default=2, help="DataLoader worker processes (0 reads in the main process)")
     add("--serial_batches", action="store_true",
         help="visit the sequences in folder order every epoch rather than in a shuffled order")

@@ -47,7 +47,9 @@ class DatasetMode:
     # random horizontal flips (unless --no_flip); off for data whose left and right differ (pose)
     allow_flip = True
     # how training items map to sequences: one item per sequence (item i -> sequence i % n), or, as the
-    # reference does for pose, one item per frame, each drawing its sequence at random weighted by length
+    # reference does for pose, one item per start frame (frames - n_frames_G + 1 per sequence), each drawing its
+    # sequence at random weighted by that count; --max_dataset_size then limits the items of an epoch, not the
+    # sequences (data.order.epoch_items)
     items_per_frame = False
     # flags of the mode that change whether a frame is valid (data/validate.py keys its cache on them too)
     verdict_flags: tuple[str, ...] = ()

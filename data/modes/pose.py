@@ -9,6 +9,8 @@ Layout (one sub-folder per sequence, paired with the frames by name: ``<frame>_I
 The label of a frame is (6, H, W) in [-1, 1]: the IUV map (channels U and V as 8-bit images; the part index
 p in 0..24 as 2p/24 - 1) followed by the drawn skeleton (RGB, see data/pose_drawing.py). --densepose_only and
 --openpose_only keep one half (3 channels). Every frame is kept, also frames in which nobody was detected.
+Every sequence is kept too: as in the reference, --max_dataset_size limits the items (start frames) of a
+training epoch, not the sequences (see `items_per_frame`).
 
 As in the reference: the skeleton is drawn at the frame's stored size and then scaled with the IUV map
 (nearest neighbour); in training each DensePose part and each skeleton part (body segment, hand, face) is
@@ -61,7 +63,9 @@ class PoseMode(DatasetMode):
 
     deterministic_clip_start = True  # the reference starts pose clips at index % range
     allow_flip = False  # mirroring would swap left and right body parts without swapping their labels
-    items_per_frame = True  # the reference's pose epoch: one item per frame, sequences drawn by length
+    # the reference's pose epoch: one item per start frame, sequences drawn by their number of start frames,
+    # every sequence kept (--max_dataset_size ends the epoch instead)
+    items_per_frame = True
     verdict_flags = ("densepose_only", "openpose_only", "basic_point_only")
 
     @staticmethod
@@ -89,8 +93,6 @@ class PoseMode(DatasetMode):
         self.img_paths = make_grouped_dataset(self.dir_img, is_image_file)
         if not self.img_paths:
             raise DataError(f"no frames found in {self.dir_img}; {LAYOUT_HINT}")
-        self.complete = len(self.img_paths) <= opt.max_dataset_size  # else the other folders hold more
-        self.img_paths = self.img_paths[: int(min(len(self.img_paths), opt.max_dataset_size))]
         self.dp_paths = self.op_paths = None
         if not opt.openpose_only:
             folder = os.path.join(root, f"{phase}_densepose")
@@ -104,7 +106,7 @@ class PoseMode(DatasetMode):
 
     def _paired(self, sequences: list[list[str]], folder: str) -> list[list[str]]:
         """``sequences`` paired with the frame sequences kept, folder by folder and frame by frame, by name."""
-        return pair_by_name(self.img_paths, sequences, self.dir_img, folder, check_extra=self.complete)
+        return pair_by_name(self.img_paths, sequences, self.dir_img, folder)
 
     def frame_files(self, seq_index: int, frame_index: int) -> list[str]:
         """The real frame (always read: it gives the size), its IUV map and its keypoint file (those in use)."""

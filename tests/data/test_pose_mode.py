@@ -281,9 +281,9 @@ def test_reference_pose_configurations(manifest: str, tmp_path) -> None:
         assert shapes == [(e["key"], e["shape"]) for e in entry["state_dict"]], label
 
 
-def test_pose_epoch_has_one_item_per_frame_and_draws_sequences_by_length(tmp_path) -> None:
-    """As the reference's pose dataset: len = all frames, each item's sequence drawn with probability
-    proportional to its length (the folder modes keep one item per sequence)."""
+def test_pose_epoch_has_one_item_per_start_frame_and_draws_sequences_by_that_count(tmp_path) -> None:
+    """As the reference's pose dataset: len = all start frames (frames - n_frames_G + 1 per sequence), each item's
+    sequence drawn with probability proportional to its count (the folder modes keep one item per sequence)."""
     write_pose_dataset(tmp_path, n_frames=6)
     for kind in ("img", "densepose", "openpose"):  # a second, longer sequence
         src, dst = tmp_path / f"train_{kind}" / "seq0", tmp_path / f"train_{kind}" / "seq1"
@@ -291,7 +291,7 @@ def test_pose_epoch_has_one_item_per_frame_and_draws_sequences_by_length(tmp_pat
         for path in sorted(src.iterdir()):
             shutil.copy(path, dst / path.name.replace("frame", "more"))
     dataset = TemporalDataset(train_opt(tmp_path, "--label_nc", "0", "--input_nc", "6"))
-    assert len(dataset) == 6 + 12
+    assert len(dataset) == (6 - 2) + (12 - 2)  # n_frames_G 3
     torch.manual_seed(0)
     picks = [dataset.sequence_of(i) for i in range(3000)]
-    assert abs(picks.count(1) / len(picks) - 12 / 18) < 0.03
+    assert abs(picks.count(1) / len(picks) - 10 / 14) < 0.03
