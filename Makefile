@@ -13,11 +13,13 @@ DEMO_TRAIN := --name demo $(DEMO_NET) --num_D 1 --ndf 32 --no_vgg --flow_net dis
 
 setup: $(VENV)/.installed
 
-# Re-installs only when the requirement files change.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Re-installs only when the requirement files change. The pose estimator (MediaPipe) goes in without its declared
+# dependencies: requirements-pose.txt says why.
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-pose.txt requirements-pose-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -r requirements-pose.txt
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-pose-nodeps.txt
 	touch $@
 
 # Two threads unless OMP_NUM_THREADS asks for fewer (the parity tests hold for any kernel order; docs/TESTING.md).

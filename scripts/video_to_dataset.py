@@ -35,7 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data.face_landmarks import LandmarkError, find_predictor, load_dlib, process_sequence  # noqa: E402
 from data.image_folder import DataError  # noqa: E402
 from data.pose_video.extract import ExtractSettings, extract  # noqa: E402
-from data.pose_video.layout import pose_sequences, ranges_text, write_pose_frame  # noqa: E402
+from data.pose_video.layout import (  # noqa: E402
+    in_central_half,
+    person_centre_x,
+    pose_sequences,
+    ranges_text,
+    recentred,
+    write_pose_frame,
+)
 from data.pose_video.normalization import STATS_FILE, compute_stats  # noqa: E402
 from data.video_frames import iter_frames, video_fps  # noqa: E402
 from models.segmenters import SegmenterError, load_segmenter  # noqa: E402
@@ -137,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="One Euro filter cutoff (Hz) of a still joint: lower = less jitter, more lag")
     pose.add_argument("--beta", type=float, default=0.05,
                       help="One Euro filter speed coefficient: higher = less lag on fast moves")
+    pose.add_argument("--recenter", action="store_true",
+                      help="shift the whole video sideways so the person's median position is the frame's centre "
+                           "(edge columns repeated): the pose mode trains on the central half of the width only")
     pose.add_argument("--fps", type=float, default=None,
                       help="frame rate of the input (default: the video's, 30 for a folder; divided by --every)")
     return parser
@@ -176,7 +186,7 @@ def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[in
     elif args.kind == "pose":
         flags = f"--dataset_mode pose {POSE_FLAGS} --loadSize {pose_load_size(size)}"
         return [f"python train.py --name {name} --dataroot {root} {flags} {POSE_TRAIN_FLAGS}",
-                f"python test.py --name {name} --dataroot {root}",
+                f"python test.py --name {name} --dataroot {root} --resize_or_crop scaleHeight",
                 f"python scripts/pose/transfer.py SOURCE_VIDEO.mp4 --name {name}"]
     else:
         flags = f"--label_nc {label_nc} {load}"
@@ -241,6 +251,8 @@ def make_pose_dataset(args: argparse.Namespace) -> int:
         raise VideoDatasetError(f"{len(found)} frames with the person make {len(sequences)} sequence(s): too few "
                                 f"for --n_test {args.n_test} plus training; lower --seq_length or --n_test")
     place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
+    centre = person_centre_x([extraction.people[i] for i in found])
+    shift = round(size[0] / 2 - centre) if args.recenter and np.isfinite(centre) else 0
     written, summary = 0, {}
     with tqdm(total=len(place), unit="frame", desc="writing", dynamic_ncols=True) as progress:
         for index, frame in enumerate(iter_frames(args.input, args.every, args.max_frames, args.size)):
@@ -252,15 +264,22 @@ def make_pose_dataset(args: argparse.Namespace) -> int:
             if t in (0, split):
                 summary[phase] = summary.get(phase, 0) + 1
             seq = f"{prefix}_{k:03d}"
-            written += write_pose_frame(root, phase, seq, f"{seq}_{t:05d}", frame, extraction.people[index],
-                                        extraction.mask(index))
+            frame, person, mask = recentred(frame, extraction.people[index], extraction.mask(index), shift)
+            written += write_pose_frame(root, phase, seq, f"{seq}_{t:05d}", frame, person, mask)
             progress.update(1)
     bodies = np.stack([extraction.people[i].body for i in found])
+    bodies[..., 0] += np.where(bodies[..., 2] > 0, shift, 0)
     try:
         compute_stats(bodies, size).save(root / STATS_FILE)
     except ValueError as error:
         print(f"notice: no {STATS_FILE} ({error}); scripts/pose/transfer.py will need --target_stats")
     report_pose(args, extraction, n_frames, found, dropped, sequences, summary, written, size)
+    if shift:
+        print(f"recentred: the video moved {shift:+d} pixels sideways (--recenter)")
+    elif np.isfinite(centre) and not in_central_half(centre, size[0]):
+        print(f"warning: the person is mostly at x = {centre:.0f} of {size[0]} pixels, outside the central half "
+              "that the pose mode trains on; make the dataset again with --recenter (written files are kept: delete "
+              f"{root}'s train_*/test_* folders first), or film with the person in the middle")
     return 0
 
 

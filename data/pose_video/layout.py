@@ -49,6 +49,38 @@ def ranges_text(indices: list[int], limit: int = 8) -> str:
     return ", ".join(parts[:limit]) + (", ..." if len(parts) > limit else "")
 
 
+def person_centre_x(people: list[OpenPosePerson]) -> float:
+    """Median x of the people's mid hips (else necks): where the person mostly is across the video."""
+    xs = [next(p.body[j, 0] for j in (8, 1) if p.body[j, 2] > 0) for p in people if p.body[[8, 1], 2].max() > 0]
+    return float(np.median(xs)) if xs else float("nan")
+
+
+def in_central_half(x: float, width: int) -> bool:
+    """Whether ``x`` lies in the columns the pose mode keeps (the central half of the width)."""
+    return width / 4 <= x <= 3 * width / 4
+
+
+def recentred(frame: Image.Image, person: OpenPosePerson, mask: np.ndarray,
+              dx: int) -> tuple[Image.Image, OpenPosePerson, np.ndarray]:
+    """Frame, keypoints and mask moved ``dx`` pixels to the right (the frame's edge columns repeated into the
+    gap, the mask's filled with 0): one fixed shift for a whole video keeps a static camera static."""
+    import cv2
+
+    if dx == 0:
+        return frame, person, mask
+    matrix = np.array([[1, 0, dx], [0, 1, 0]], dtype=np.float64)
+    image = cv2.warpAffine(np.asarray(frame), matrix, frame.size, flags=cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_REPLICATE)
+    moved_mask = cv2.warpAffine(mask, matrix, frame.size, flags=cv2.INTER_NEAREST, borderValue=0)
+
+    def moved(points: np.ndarray) -> np.ndarray:
+        out = points.copy()
+        out[points[:, 2] > 0, 0] += dx
+        return out
+
+    return Image.fromarray(image), OpenPosePerson(*(moved(points) for points in person)), moved_mask
+
+
 def write_pose_frame(root: Path, phase: str, sequence: str, stem: str, frame: Image.Image,
                      person: OpenPosePerson, mask: np.ndarray) -> int:
     """Write the frame (jpg), its keypoints and its IUV stand-in unless they exist (resume); returns how many of

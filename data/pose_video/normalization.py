@@ -150,6 +150,18 @@ def compute_stats(track: np.ndarray, frame_size: tuple[int, int]) -> PoseStats:
         frame_width=int(frame_size[0]), frame_height=int(frame_size[1]))
 
 
+def apply_affine(points: np.ndarray, affine: tuple[float, float, float]) -> np.ndarray:
+    """``points`` ``(M, 3)`` with x, y -> x * scale + dx, y * scale + dy for ``affine`` = (scale, dx, dy); missing
+    points stay (0, 0, 0), confidences are kept. Returns a new float64 array."""
+    scale, dx, dy = affine
+    mapped = np.zeros(points.shape, dtype=np.float64)
+    present = is_present(points)
+    mapped[present, 0] = points[present, 0] * scale + dx
+    mapped[present, 1] = points[present, 1] * scale + dy
+    mapped[present, 2] = points[present, 2]
+    return mapped
+
+
 @dataclass(frozen=True)
 class PoseNormalisation:
     """Maps keypoints of a source video's frame into the target video (``normalisation(source, target)``).
@@ -175,22 +187,21 @@ class PoseNormalisation:
         close = self.target.close_height / self.source.close_height
         return far + fraction * (close - far)
 
-    def __call__(self, points: np.ndarray, source_ankle_y: float) -> np.ndarray:
-        """Map ``points`` ``(M, 3)`` (body, face or hand points of one source frame) given that frame's ankle y
-        (``ankle_y(body)``, or ``track_ankle_ys`` for a frame without feet). Missing points stay (0, 0, 0);
-        confidences are kept. Returns a new float64 ``(M, 3)`` array."""
+    def affine(self, source_ankle_y: float) -> tuple[float, float, float]:
+        """(scale, dx, dy) of the frame's map: target = source * scale + (dx, dy), for x and y alike."""
         if not math.isfinite(source_ankle_y):
             raise ValueError("the frame's ankle y is not a number; take it from track_ankle_ys, which fills frames "
                              "without feet")
         fraction = self.depth_fraction(source_ankle_y)
         scale = self.scale(fraction)
         target_ankle_y = self.target.far_ankle_y + fraction * (self.target.close_ankle_y - self.target.far_ankle_y)
-        mapped = np.zeros(points.shape, dtype=np.float64)
-        present = is_present(points)
-        mapped[present, 0] = (points[present, 0] - self.source.centre_x) * scale + self.target.centre_x
-        mapped[present, 1] = (points[present, 1] - source_ankle_y) * scale + target_ankle_y
-        mapped[present, 2] = points[present, 2]
-        return mapped
+        return scale, self.target.centre_x - self.source.centre_x * scale, target_ankle_y - source_ankle_y * scale
+
+    def __call__(self, points: np.ndarray, source_ankle_y: float) -> np.ndarray:
+        """Map ``points`` ``(M, 3)`` (body, face or hand points of one source frame) given that frame's ankle y
+        (``ankle_y(body)``, or ``track_ankle_ys`` for a frame without feet). Missing points stay (0, 0, 0);
+        confidences are kept. Returns a new float64 ``(M, 3)`` array."""
+        return apply_affine(points, self.affine(source_ankle_y))
 
     def apply_to_track(self, track: np.ndarray) -> np.ndarray:
         """Map a whole BODY_25 track ``(T, 25, 3)``; returns a new float64 ``(T, 25, 3)`` array. For face and
