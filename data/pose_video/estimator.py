@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -124,9 +125,11 @@ class PoseEstimator:
         self.quiet = quiet_native_logs()
         self.quiet.__enter__()
         try:
-            self.finder = solutions.pose.Pose(static_image_mode=True, model_complexity=1)
-            self.holistic = solutions.holistic.Holistic(static_image_mode=True, model_complexity=1,
-                                                        refine_face_landmarks=True, enable_segmentation=True)
+            with warnings.catch_warnings():  # its protobuf option code uses a call protobuf 6 deprecates
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.finder = solutions.pose.Pose(static_image_mode=True, model_complexity=1)
+                self.holistic = solutions.holistic.Holistic(static_image_mode=True, model_complexity=1,
+                                                            refine_face_landmarks=True, enable_segmentation=True)
         except BaseException:
             self.quiet.__exit__(None, None, None)
             raise

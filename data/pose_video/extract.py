@@ -190,8 +190,10 @@ def clean(people: list[OpenPosePerson | None], cache: Path, settings: ExtractSet
     if settings.smooth:
         result = {part: smooth_track(track, settings.fps, settings.min_cutoff, settings.beta)
                   for part, track in filled.items()}
-    jitter = {"raw": still_jitter(filled["body"]),
-              "smoothed": still_jitter(result["body"], reference=filled["body"])}
+    jitter = {"raw": float("nan"), "smoothed": float("nan")}
+    if (filled["body"][..., 2] > 0).any():
+        jitter = {"raw": still_jitter(filled["body"]),
+                  "smoothed": still_jitter(result["body"], reference=filled["body"])}
     body_ok = (result["body"][..., 2] > 0).sum(axis=1) >= MIN_BODY_POINTS
     kept: list[OpenPosePerson | None] = [
         OpenPosePerson(*(result[part][t] for part in PARTS)) if body_ok[t] else None for t in range(len(people))]
