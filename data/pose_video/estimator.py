@@ -13,6 +13,7 @@ Two calls per frame:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import warnings
@@ -77,7 +78,8 @@ def quiet_native_logs() -> Iterator[None]:
 def import_solutions():  # noqa: ANN201 (a module)
     """``mediapipe.solutions``, or an `EstimatorError` naming the fix."""
     try:
-        with quiet_native_logs():
+        # its protobuf bindings print a harmless AttributeError notice through Python's stderr on import
+        with quiet_native_logs(), contextlib.redirect_stderr(io.StringIO()):
             import mediapipe
     except ImportError as error:
         raise EstimatorError(f"--kind pose needs MediaPipe, which is not installed ({error}); {INSTALL}") from None

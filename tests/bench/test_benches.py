@@ -251,3 +251,15 @@ def test_flow_backend_worker_applies_channels_last(monkeypatch: pytest.MonkeyPat
     row = flow_bench.run_backend("tiny", 32, 64, torch.device("cpu"), 1, channels_last=True)
     assert net.conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert row["flops"] == 2 * 6 * 2 * 9 * 32 * 64 and row["frame"] == "64x32" and row["seconds"] > 0
+
+
+def test_pose_extraction_reports_speed_share_and_jitter(tmp_path: Path) -> None:
+    out = tmp_path / "pose.json"
+    done = run_bench("bench/pose_extraction.py", "tests/data/media/walking_5frames.mp4", "--max_people", "1",
+                     "--json", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    row = result["rows"][0]
+    assert result["machine"].startswith("machine: ") and row["frames"] == 5 and row["size"] == "960x540"
+    assert row["fps"] > 0 and row["found_detected"] == 1.0 and row["found_after_filling"] == 1.0
+    assert "jitter_raw_px" in row and "walking_5frames.mp4" in done.stdout
