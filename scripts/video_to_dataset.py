@@ -306,6 +306,8 @@ def report_pose(args: argparse.Namespace, extraction, n_frames: int, found: list
               f"({ranges_text(dropped)})")
     print("next:")
     for command in next_commands(args, None, size):
+        if " test.py " in command and "test" not in summary:
+            command = f"{command} --phase train   # no test split (--n_test 0): the training frames"
         print(f"  {command}")
 
 

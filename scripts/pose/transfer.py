@@ -149,9 +149,14 @@ def run_generator(args: argparse.Namespace, dataset: Path, generated: Path) -> P
                args.checkpoints_dir, "--dataroot", str(dataset), "--dataset_mode", "pose", "--phase", PHASE,
                "--which_epoch", args.which_epoch, "--results_dir", str(generated), "--gpu_ids", args.gpu_ids,
                "--resize_or_crop", "scaleHeight", "--how_many", str(10**9)]
-    print(f"generating: {shlex.join(command)}")
-    if subprocess.run(command).returncode != 0:
-        raise TransferError("test.py failed (its error is above)")
+    log = generated.parent / "test.log"
+    print(f"generating: {shlex.join(command)}  (output in {log})")
+    generated.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as output:
+        done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT)
+    last = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()][-1:] or [""]
+    if done.returncode != 0:
+        raise TransferError(f"test.py failed: {last[0].strip()} (all of its output: {log})")
     return generated / args.name / f"{PHASE}_{args.which_epoch}"
 
 

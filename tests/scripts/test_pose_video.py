@@ -134,6 +134,14 @@ def test_the_made_dataset_trains_tests_and_drives_a_transfer(made, trained, tmp_
     assert len(report["videos"]) == 1 and report["videos"][0]["ok"], report
 
 
+def test_a_failing_generator_run_is_one_line_naming_its_log(made, trained, tmp_path, capsys) -> None:
+    code = transfer.main([str(VIDEO), "--name", "walker", "--checkpoints_dir", str(trained), "--results_dir",
+                          str(tmp_path), "--which_epoch", "9"])
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if "error" in line]  # no progress bars
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith("transfer: error: test.py failed:") and "9_net_G0.pth" in err[0] and "test.log" in err[0]
+
+
 def iter_video(path: Path):  # noqa: ANN201
     import imageio.v3 as iio
 
