@@ -74,3 +74,12 @@ def video_fps(source: str) -> float:
     finally:
         capture.release()
     return float(fps) if fps and fps > 0 else DEFAULT_FPS
+
+
+def canny_edges(frame: Image.Image, low: int, high: int) -> Image.Image:
+    """The Canny edge map (0 / 255, one channel) of a frame: the input of edge runs (video_to_dataset.py --kind
+    edges writes it, scripts/stream.py derives it from live frames)."""
+    import cv2
+    import numpy as np
+
+    return Image.fromarray(cv2.Canny(np.asarray(frame.convert("L")), low, high))

@@ -44,7 +44,7 @@ from data.pose_video.layout import (  # noqa: E402
     write_pose_frame,
 )
 from data.pose_video.normalization import STATS_FILE, compute_stats  # noqa: E402
-from data.video_frames import iter_frames, video_fps  # noqa: E402
+from data.video_frames import canny_edges, iter_frames, video_fps  # noqa: E402
 from models.segmenters import SegmenterError, load_segmenter  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
 
@@ -90,13 +90,6 @@ def sequence_indices(n: int, histograms: list[np.ndarray] | None, seq_length: in
 def split_sequences(frames: list[Image.Image], mode: str, seq_length: int) -> list[list[int]]:
     """`sequence_indices` of in-memory frames (``mode`` "length" or "shots")."""
     return sequence_indices(len(frames), [histogram(f) for f in frames] if mode == "shots" else None, seq_length)
-
-
-def canny_edges(frame: Image.Image, low: int, high: int) -> Image.Image:
-    import cv2
-
-    gray = np.asarray(frame.convert("L"))
-    return Image.fromarray(cv2.Canny(gray, low, high))  # 0 / 255, one channel
 
 
 def save_once(path: Path, image: Image.Image) -> bool:

@@ -22,6 +22,18 @@ class Frame(NamedTuple):
     instance: torch.Tensor | None
 
 
+class FrameImages(NamedTuple):
+    """One frame's images in memory, before the transform: the label map or input image, the real frame and the
+    instance map (None when absent), with the names errors use for them (file paths, or "live input")."""
+
+    label: Image.Image
+    label_name: str
+    real: Image.Image | None = None
+    real_name: str = ""
+    instance: Image.Image | None = None
+    instance_name: str = ""
+
+
 class FrameSize(NamedTuple):
     """A frame's stored size (width, height) and the file it was read from (the sizes of one sequence must
     agree; see data/validate.py)."""

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ..image_folder import DataError, make_grouped_dataset, pair_by_name, require_folder
 from ..transforms import ImageParams, to_index_tensor, to_normalized_tensor, transform_image
-from .base import DatasetMode, Frame
+from .base import DatasetMode, Frame, FrameImages
 from .registry import register_mode
 
 SAMPLE_DATA_HINT = "For the embedded sample data run: python scripts/make_sample_dataset.py"
@@ -82,55 +82,67 @@ class FolderMode(DatasetMode):
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """label (1 or input_nc, H, W); real (3, H, W) in [-1, 1] and instance (1, H, W) ids when available."""
-        opt = self.opt
         A_path = self.A_paths[seq_index][frame_index]
         if self.A_is_label:
             check_lossless(A_path, "label map")
-        A_img = self.open_image(A_path)
-        size = A_img.size
-        out: dict[str, torch.Tensor] = {}
-        if self.A_is_label:
-            if A_img.mode not in LABEL_MODES:
-                raise DataError(f"label map {A_path} has mode {A_img.mode}; --label_nc {opt.label_nc} "
-                                "needs single-channel label ids (8-bit PNG). Use --label_nc 0 for RGB input")
-            array = np.asarray(A_img)
-            top = int(array.max())
-            if int(array.min()) < 0:
-                raise DataError(f"label map {A_path} contains the negative label {int(array.min())}; label ids "
-                                f"are 0 .. --label_nc - 1")
-            if top >= opt.label_nc:
-                raise DataError(f"label map {A_path} contains label {top} >= --label_nc {opt.label_nc}; "
-                                f"raise --label_nc to at least {top + 1} or fix the labels")
-            if A_img.mode == "I;16":
-                A_img = A_img.convert("I")
-            out["A"] = to_index_tensor(transform_image(A_img, opt, params, Image.NEAREST))
-        else:
-            mode = INPUT_MODES.get(opt.input_nc)
-            if mode is None:
-                channels = len(A_img.getbands())
-                raise DataError(f"{A_path} is a {channels}-channel {A_img.mode} image but --input_nc is "
-                                f"{opt.input_nc}; --dataset_mode folders reads input images as 1 (grey) or 3 (RGB) "
-                                f"channels: pass --input_nc {3 if channels >= 3 else 1}")
-            out["A"] = to_normalized_tensor(transform_image(A_img.convert(mode), opt, params, Image.BICUBIC))
-
+        images = FrameImages(self.open_image(A_path), A_path)
         if self.B_paths is not None:
             B_path = self.B_paths[seq_index][frame_index]
-            B_img = self.open_image(B_path)
-            if B_img.size != size:
-                raise DataError(f"{B_path} is {B_img.size[0]}x{B_img.size[1]} but {A_path} is {size[0]}x{size[1]}; "
-                                "input and real frames must have the same size: resize one of them")
-            out["B"] = to_normalized_tensor(transform_image(B_img.convert("RGB"), opt, params, Image.BICUBIC))
-
+            images = images._replace(real=self.open_image(B_path), real_name=B_path)
         if self.I_paths is not None:
             I_path = self.I_paths[seq_index][frame_index]
             check_lossless(I_path, "instance map")
-            I_img = self.open_image(I_path)
-            if I_img.size != size:
-                raise DataError(f"{I_path} is {I_img.size[0]}x{I_img.size[1]} but {A_path} is "
-                                f"{size[0]}x{size[1]}; instance maps must have the size of the label maps: resize it")
-            if I_img.mode not in LABEL_MODES:
-                raise DataError(f"instance map {I_path} has mode {I_img.mode}; expected a single-channel "
-                                "8- or 16-bit PNG of instance ids")
-            out["inst"] = to_index_tensor(transform_image(I_img.convert("I"), opt, params, Image.NEAREST))
-        self.check_generator_size(out["A"], A_path)
-        return Frame(out["A"], out.get("B"), out.get("inst"))
+            images = images._replace(instance=self.open_image(I_path), instance_name=I_path)
+        frame = frame_from_images(self.opt, images, params)
+        self.check_generator_size(frame.label, A_path)
+        return frame
+
+
+def frame_from_images(opt: argparse.Namespace, images: FrameImages, params: ImageParams) -> Frame:
+    """One frame of this layout from images in memory (files as `FolderMode.read_frame` opens them, or a live
+    input, see models/streaming.py): the label map (ids) or input image, with the real frame and the instance map
+    when given; their names appear in the errors."""
+    A_img, A_path = images.label, images.label_name
+    size = A_img.size
+    out: dict[str, torch.Tensor] = {}
+    if opt.label_nc != 0:
+        if A_img.mode not in LABEL_MODES:
+            raise DataError(f"label map {A_path} has mode {A_img.mode}; --label_nc {opt.label_nc} "
+                            "needs single-channel label ids (8-bit PNG). Use --label_nc 0 for RGB input")
+        array = np.asarray(A_img)
+        top = int(array.max())
+        if int(array.min()) < 0:
+            raise DataError(f"label map {A_path} contains the negative label {int(array.min())}; label ids "
+                            f"are 0 .. --label_nc - 1")
+        if top >= opt.label_nc:
+            raise DataError(f"label map {A_path} contains label {top} >= --label_nc {opt.label_nc}; "
+                            f"raise --label_nc to at least {top + 1} or fix the labels")
+        if A_img.mode == "I;16":
+            A_img = A_img.convert("I")
+        out["A"] = to_index_tensor(transform_image(A_img, opt, params, Image.NEAREST))
+    else:
+        mode = INPUT_MODES.get(opt.input_nc)
+        if mode is None:
+            channels = len(A_img.getbands())
+            raise DataError(f"{A_path} is a {channels}-channel {A_img.mode} image but --input_nc is "
+                            f"{opt.input_nc}; --dataset_mode folders reads input images as 1 (grey) or 3 (RGB) "
+                            f"channels: pass --input_nc {3 if channels >= 3 else 1}")
+        out["A"] = to_normalized_tensor(transform_image(A_img.convert(mode), opt, params, Image.BICUBIC))
+
+    if images.real is not None:
+        B_img, B_path = images.real, images.real_name
+        if B_img.size != size:
+            raise DataError(f"{B_path} is {B_img.size[0]}x{B_img.size[1]} but {A_path} is {size[0]}x{size[1]}; "
+                            "input and real frames must have the same size: resize one of them")
+        out["B"] = to_normalized_tensor(transform_image(B_img.convert("RGB"), opt, params, Image.BICUBIC))
+
+    if images.instance is not None:
+        I_img, I_path = images.instance, images.instance_name
+        if I_img.size != size:
+            raise DataError(f"{I_path} is {I_img.size[0]}x{I_img.size[1]} but {A_path} is "
+                            f"{size[0]}x{size[1]}; instance maps must have the size of the label maps: resize it")
+        if I_img.mode not in LABEL_MODES:
+            raise DataError(f"instance map {I_path} has mode {I_img.mode}; expected a single-channel "
+                            "8- or 16-bit PNG of instance ids")
+        out["inst"] = to_index_tensor(transform_image(I_img.convert("I"), opt, params, Image.NEAREST))
+    return Frame(out["A"], out.get("B"), out.get("inst"))

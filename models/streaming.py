@@ -1,0 +1,142 @@
+"""Frame in, frame out: a trained run as a live generator (`Synthesizer`), for cameras, games and streams.
+
+    synth = Synthesizer.from_run("demo", device="cpu")
+    for label_map in maps:                      # PIL images or numpy arrays, one per frame
+        frame = synth.step(label_map)           # (H, W, 3) uint8 RGB, or None while the history fills
+    synth.reset()                               # a new shot: the history starts again
+
+`step` does what test.py does for one window, without a dataset folder: the input is converted as the run's
+dataset mode converts a file (data/modes/folders.py `frame_from_images`, the same transform), the last n_frames_G
+inputs are kept, and the generator's previous outputs are carried from call to call. The first n_frames_G - 1
+inputs of a shot only fill the history (test.py's results start at the same frame), with the first-frame source
+the run uses: the single-frame G (--use_single_G), the real frames given to `step` (--use_real_img) or none
+(--no_first_img). So on the same inputs the frames are test.py's, bit for bit in float32, and memory stays flat:
+nothing grows with the number of frames.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from data.clip import stack_field
+from data.modes.base import Frame, FrameImages
+from data.modes.folders import frame_from_images
+from data.modes.registry import get_mode
+from data.transforms import ImageParams, get_img_params
+from options import TestOptions
+from options.saved_run import with_saved_run_flags
+from util.image import tensor2im
+
+from .inference import load_face_features, load_test_model
+
+STREAMED_MODES = ("folders",)  # dataset modes whose inputs `step` converts (pose and face: see docs/INFERENCE.md)
+LIVE = "live input"
+
+
+class StreamError(ValueError):
+    """A run or an input the streaming path cannot use; the message names it and the fix."""
+
+
+def as_image(value: Image.Image | np.ndarray, what: str) -> Image.Image:
+    """A PIL image of ``value``: (H, W) integer arrays become single-channel label/instance maps (16-bit above
+    255), (H, W, 3) uint8 arrays RGB images."""
+    if isinstance(value, Image.Image):
+        return value
+    array = np.asarray(value)
+    if array.ndim == 2 and np.issubdtype(array.dtype, np.integer):
+        return Image.fromarray(array.astype(np.uint8 if array.max(initial=0) < 256 else np.int32))
+    if array.ndim == 3 and array.shape[2] in (1, 3) and array.dtype == np.uint8:
+        return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    raise StreamError(f"{what}: expected a PIL image, an (H, W) integer array of ids or an (H, W, 3) uint8 RGB "
+                      f"array, got a {array.dtype} array of shape {array.shape}")
+
+
+class Synthesizer:
+    """A trained run that turns one input frame into one output frame, keeping its own history."""
+
+    def __init__(self, opt: Any, model: torch.nn.Module, device: torch.device,
+                 face_features: dict | None = None) -> None:
+        self.opt, self.model, self.device, self.face_features = opt, model, device, face_features
+        self.window: deque[Frame] = deque(maxlen=opt.n_frames_G)
+        self.prev_outputs = None
+        self.params: ImageParams | None = None
+        self.size: tuple[int, int] | None = None
+
+    @classmethod
+    def from_run(cls, name: str, checkpoints_dir: str = "checkpoints", which_epoch: str | int = "latest",
+                 device: str | torch.device = "cpu", flags: Sequence[str] = ()) -> Synthesizer:
+        """The run ``checkpoints_dir/name`` (ours, with its opt.json; or a published folder, with ``flags``
+        naming its architecture as for test.py), on ``device``; ``flags`` are test.py flags (e.g.
+        ``["--use_single_G"]``)."""
+        options = TestOptions()
+        argv = ["--name", name, "--checkpoints_dir", checkpoints_dir, "--which_epoch", str(which_epoch),
+                *(["--gpu_ids", "-1"] if torch.device(device).type == "cpu" else []), *flags]
+        argv, _ = with_saved_run_flags(options, argv)
+        opt = options.parse(argv, save=False, verbose=False)
+        mode = get_mode(opt.dataset_mode).name
+        if mode not in STREAMED_MODES:
+            raise StreamError(f"run {name} reads --dataset_mode {opt.dataset_mode}; live input is converted for "
+                              f"{', '.join(STREAMED_MODES)} runs so far: run test.py on a dataset folder instead")
+        device = torch.device(device)
+        model = load_test_model(opt, device)
+        return cls(opt, model, device, load_face_features(opt, model))
+
+    def reset(self) -> None:
+        """Start a new shot: forget the history (the next n_frames_G - 1 inputs fill it again)."""
+        self.window.clear()
+        self.prev_outputs = None
+        self.params = self.size = None
+
+    def convert(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
+                instance: Image.Image | np.ndarray | None = None) -> Frame:
+        """One input as the dataset mode would read it: tensors (C, H, W) after the run's transform."""
+        images = FrameImages(as_image(label, "label"), LIVE)
+        if real is not None:
+            images = images._replace(real=as_image(real, "real frame"), real_name="live real frame")
+        if instance is not None:
+            images = images._replace(instance=as_image(instance, "instance map"), instance_name="live instance map")
+        if self.params is None or images.label.size != self.size:
+            if self.size is not None:
+                raise StreamError(f"input size changed from {self.size[0]}x{self.size[1]} to "
+                                  f"{images.label.size[0]}x{images.label.size[1]} within a shot; call reset() first")
+            with torch.random.fork_rng(devices=[]):  # test.py draws a sequence's parameters the same way
+                torch.manual_seed(0)
+                self.params = get_img_params(self.opt, images.label.size, allow_flip=False)
+            self.size = images.label.size
+        return frame_from_images(self.opt, images, self.params)
+
+    @torch.inference_mode()
+    def step_tensor(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
+                    instance: Image.Image | np.ndarray | None = None) -> torch.Tensor | None:
+        """The next output frame as a (3, H, W) tensor in [-1, 1] on the device, or None while the history fills."""
+        if self.opt.use_instance and instance is None:
+            raise StreamError("this run was trained with --use_instance: pass instance= (the instance ids) to step")
+        frame = self.convert(label, real, instance)
+        self.window.append(frame)
+        if len(self.window) < self.window.maxlen:
+            if self.prev_outputs is None and self.opt.use_real_img and frame.real is None:
+                raise StreamError("this run makes its first frames from real ones (--use_real_img): pass real= "
+                                  f"with each of the first {self.window.maxlen - 1} inputs of a shot")
+            return None
+        frames = list(self.window)
+        label_t = stack_field(frames, "label").unsqueeze(0).to(self.device)  # (1, tG, C, H, W)
+        history = frames[:-1]  # the first window's history frames are all the real frames the generator uses
+        real_t = stack_field(history, "real") if self.prev_outputs is None and history[0].real is not None else None
+        inst_t = stack_field(frames, "instance")
+        out = self.model.inference(label_t, None if real_t is None else real_t.unsqueeze(0).to(self.device),
+                                   None if inst_t is None else inst_t.unsqueeze(0).to(self.device),
+                                   self.prev_outputs, self.face_features)
+        self.prev_outputs = out.prev_outputs
+        return out.fake_image[0]
+
+    def step(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
+             instance: Image.Image | np.ndarray | None = None) -> np.ndarray | None:
+        """The next output frame as (H, W, 3) uint8 RGB (test.py's saved image before JPEG), or None while the
+        history fills (the first n_frames_G - 1 inputs of a shot)."""
+        fake = self.step_tensor(label, real, instance)
+        return None if fake is None else tensor2im(fake)
