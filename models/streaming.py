@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from data.modes.registry import get_mode
 from data.transforms import ImageParams, get_img_params
 from options import TestOptions
 from options.saved_run import with_saved_run_flags
+from util.device import native_bf16
 from util.image import tensor2im
 
 from .inference import load_face_features, load_test_model
@@ -56,12 +58,40 @@ def as_image(value: Image.Image | np.ndarray, what: str) -> Image.Image:
                       f"array, got a {array.dtype} array of shape {array.shape}")
 
 
+@dataclass(frozen=True)
+class FastPath:
+    """Opt-in speed-ups of `Synthesizer.step` (docs/INFERENCE.md has their measured speed and quality).
+
+    bf16: bfloat16 autocast of the generator (only where the device computes bf16 natively; refused elsewhere);
+    channels_last: the networks' weights and activations in NHWC memory order (oneDNN / cuDNN prefer it);
+    compile: ``torch.compile`` of the generator step (compiled at the first call, reused for every later frame).
+    """
+
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+
+    def describe(self) -> str:
+        chosen = [name for name in ("bf16", "channels_last", "compile") if getattr(self, name)]
+        return "+".join(chosen) or "fp32"
+
+
 class Synthesizer:
     """A trained run that turns one input frame into one output frame, keeping its own history."""
 
     def __init__(self, opt: Any, model: torch.nn.Module, device: torch.device,
-                 face_features: dict | None = None) -> None:
+                 face_features: dict | None = None, fast: FastPath = FastPath()) -> None:
         self.opt, self.model, self.device, self.face_features = opt, model, device, face_features
+        self.fast = fast
+        if fast.bf16:
+            native, why_not = native_bf16(device)
+            if not native:
+                raise StreamError(f"--bf16 refused: {why_not}; use float32 (the default) on this machine")
+        if fast.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.inference = self.model.inference
+        if fast.compile:
+            self.inference = torch.compile(self.model.inference, dynamic=False)
         self.window: deque[Frame] = deque(maxlen=opt.n_frames_G)
         self.prev_outputs = None
         self.params: ImageParams | None = None
@@ -69,10 +99,11 @@ class Synthesizer:
 
     @classmethod
     def from_run(cls, name: str, checkpoints_dir: str = "checkpoints", which_epoch: str | int = "latest",
-                 device: str | torch.device = "cpu", flags: Sequence[str] = ()) -> Synthesizer:
+                 device: str | torch.device = "cpu", flags: Sequence[str] = (), fast: FastPath = FastPath()
+                 ) -> Synthesizer:
         """The run ``checkpoints_dir/name`` (ours, with its opt.json; or a published folder, with ``flags``
         naming its architecture as for test.py), on ``device``; ``flags`` are test.py flags (e.g.
-        ``["--use_single_G"]``)."""
+        ``["--use_single_G"]``); ``fast`` the opt-in speed-ups."""
         options = TestOptions()
         argv = ["--name", name, "--checkpoints_dir", checkpoints_dir, "--which_epoch", str(which_epoch),
                 *(["--gpu_ids", "-1"] if torch.device(device).type == "cpu" else []), *flags]
@@ -84,7 +115,7 @@ class Synthesizer:
                               f"{', '.join(STREAMED_MODES)} runs so far: run test.py on a dataset folder instead")
         device = torch.device(device)
         model = load_test_model(opt, device)
-        return cls(opt, model, device, load_face_features(opt, model))
+        return cls(opt, model, device, load_face_features(opt, model), fast)
 
     def reset(self) -> None:
         """Start a new shot: forget the history (the next n_frames_G - 1 inputs fill it again)."""
@@ -128,11 +159,12 @@ class Synthesizer:
         history = frames[:-1]  # the first window's history frames are all the real frames the generator uses
         real_t = stack_field(history, "real") if self.prev_outputs is None and history[0].real is not None else None
         inst_t = stack_field(frames, "instance")
-        out = self.model.inference(label_t, None if real_t is None else real_t.unsqueeze(0).to(self.device),
-                                   None if inst_t is None else inst_t.unsqueeze(0).to(self.device),
-                                   self.prev_outputs, self.face_features)
+        real_t = None if real_t is None else real_t.unsqueeze(0).to(self.device)
+        inst_t = None if inst_t is None else inst_t.unsqueeze(0).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.fast.bf16):
+            out = self.inference(label_t, real_t, inst_t, self.prev_outputs, self.face_features)
         self.prev_outputs = out.prev_outputs
-        return out.fake_image[0]
+        return out.fake_image[0].float()
 
     def step(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
              instance: Image.Image | np.ndarray | None = None) -> np.ndarray | None:

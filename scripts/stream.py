@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data.image_folder import DataError  # noqa: E402
 from data.video_frames import canny_edges, iter_frames  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
-from models.streaming import StreamError, Synthesizer  # noqa: E402
+from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
 from util.image import tensor2im, tensor2label  # noqa: E402
 from util.video import Mp4Writer, side_by_side  # noqa: E402
 
@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the written mp4")
     parser.add_argument("--show", action="store_true", help="also show the frames in a window (needs a display)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    fast = parser.add_argument_group("fast paths (opt-in; measured speed and quality: docs/INFERENCE.md)")
+    fast.add_argument("--bf16", action="store_true",
+                      help="bfloat16 autocast; only where the CPU (AVX-512 BF16, AMX) or GPU computes bf16 natively")
+    fast.add_argument("--channels_last", action="store_true", help="NHWC memory order for the networks")
+    fast.add_argument("--compile", action="store_true",
+                      help="torch.compile the generator step (the first frame pays the compilation)")
     return parser
 
 
@@ -134,7 +140,9 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
     check_display(args.show)
     if args.real and "--use_real_img" not in extra:
         extra = [*extra, "--use_real_img"]
-    synth = Synthesizer.from_run(args.name, args.checkpoints_dir, args.which_epoch, args.device, extra)
+    fast = FastPath(bf16=args.bf16, channels_last=args.channels_last, compile=args.compile)
+    synth = Synthesizer.from_run(args.name, args.checkpoints_dir, args.which_epoch, args.device, extra, fast)
+    print(f"{args.name} on {args.device} ({fast.describe()})")
     label_input = synth.opt.label_nc != 0 and args.derive == "none"
     if args.camera is not None:
         if label_input:

@@ -33,3 +33,29 @@ def select_device(opt: argparse.Namespace) -> torch.device:
         raise DeviceError(f"--gpu_ids names GPU {gpu} but only {count} are visible; pass GPU ids below {count}, "
                           "or --gpu_ids -1 for the CPU")
     return torch.device("cuda", gpu)
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as /proc/cpuinfo lists them (empty where there is none: not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_bf16(device: torch.device) -> tuple[bool, str]:
+    """(whether ``device`` computes bfloat16 in hardware, why not): CUDA GPUs from Ampere on; CPUs with AVX-512 BF16
+    or AMX. Elsewhere PyTorch emulates bf16, which is slower than float32."""
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported(including_emulation=False):
+            return True, ""
+        return False, f"{torch.cuda.get_device_name(device)} has no bfloat16 units (Ampere or newer have)"
+    flags = cpu_flags()
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return True, ""
+    have = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "neither AVX2 nor AVX-512"
+    return False, f"this CPU has {have} but neither AVX-512 BF16 nor AMX, so bfloat16 would be emulated (slower)"
