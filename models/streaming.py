@@ -141,13 +141,17 @@ class Synthesizer:
             self.size = images.label.size
         return frame_from_images(self.opt, images, self.params)
 
-    @torch.inference_mode()
     def step_tensor(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
                     instance: Image.Image | np.ndarray | None = None) -> torch.Tensor | None:
         """The next output frame as a (3, H, W) tensor in [-1, 1] on the device, or None while the history fills."""
         if self.opt.use_instance and instance is None:
             raise StreamError("this run was trained with --use_instance: pass instance= (the instance ids) to step")
-        frame = self.convert(label, real, instance)
+        return self.push(self.convert(label, real, instance))
+
+    @torch.inference_mode()
+    def push(self, frame: Frame) -> torch.Tensor | None:
+        """`step_tensor` for an input already converted (`convert`, or tensors made as a dataset mode makes
+        them): the generator's part, on the device."""
         self.window.append(frame)
         if len(self.window) < self.window.maxlen:
             if self.prev_outputs is None and self.opt.use_real_img and frame.real is None:

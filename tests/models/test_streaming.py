@@ -124,3 +124,32 @@ def test_channels_last_keeps_the_frames_and_bf16_is_refused_where_emulated(tmp_p
     bf16 = frames(Synthesizer.from_run("tiny", checkpoints_dir=checkpoints, flags=flags, fast=FastPath(bf16=True)))
     assert all(out.dtype == torch.float32 for out in bf16)
     assert all(20 < psnr(a, b) < 200 for a, b in zip(bf16, reference, strict=True))  # bf16 really ran
+
+
+def test_every_tensor_of_a_step_stays_on_the_chosen_device(tmp_path) -> None:
+    """The model on a (fake) CUDA device, the inputs converted on the CPU: an op that mixes devices (a tensor made
+    without ``device=``, a ``.cpu()`` in the step) raises FakeTensorDeviceMismatchError. No GPU is needed."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    tiny_setup(tmp_path)
+    synth = Synthesizer.from_run("tiny", checkpoints_dir=str(tmp_path / "ck"), flags=[*TINY_FLAGS, "--use_real_img"])
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    for module in synth.model.modules():
+        for group in (module._parameters, module._buffers):
+            for key, tensor in group.items():
+                if tensor is not None:
+                    fake = mode.from_tensor(tensor.detach())
+                    with mode:
+                        moved = fake.to("cuda")
+                    group[key] = torch.nn.Parameter(moved, requires_grad=False) if group is module._parameters \
+                        else moved
+    on_gpu = Synthesizer(synth.opt, synth.model, torch.device("cuda"), synth.face_features)
+    files = sequence_files(tmp_path / "data", "seq_a")
+    frames = [on_gpu.convert(Image.open(label), real=Image.open(real), instance=Image.open(inst))
+              for label, inst, real in files[:4]]  # the input's conversion runs on the CPU
+    with mode:
+        outputs = [on_gpu.push(frame) for frame in frames]
+    assert outputs[:2] == [None, None]
+    for out in outputs[2:]:
+        assert out.device.type == "cuda" and tuple(out.shape) == (3, 64, 128)
+    assert all(level.device.type == "cuda" for level in on_gpu.prev_outputs)

@@ -1,0 +1,187 @@
+"""The streaming path measured: frames/s, latency, quality against float32, memory over many frames, per fast path.
+
+    python bench/stream.py --name demo [--sizes 256,512,1024] [--paths fp32,channels_last,compile,bf16]
+                           [--frames 20] [--memory_frames 1000] [--threads 2] [--device cpu] [--json PATH]
+
+For every size (the run's ``--loadSize`` overridden: 256 gives 256x128 frames on the street runs) and every path
+(models/streaming.py ``FastPath``; joined with ``+``, e.g. ``channels_last+compile``) one `Synthesizer` is made
+and fed the same label maps (``--input``/``--instance``: default the demo's first test sequence, cycled):
+  first     seconds of the first generated frame (torch.compile compiles there)
+  fps       generated frames per second over ``--frames`` steps after it (conversion of the input included)
+  latency   mean and 95th percentile of one ``step`` (input conversion + generator)
+  psnr      of the path's frames against the float32 path's frames on the same inputs (dB; >= 40 is required for
+            a path to be a default anywhere); "refused" with the reason where a path cannot run (bf16 emulated)
+  GFLOP     per frame (torch.utils.flop_counter over one step: convolutions and matmuls) and its share of this
+            machine's 3x3-convolution peak (bench/peak.py in a fresh process, best of before and after)
+With ``--memory_frames N`` the float32 path then runs N more frames at the first size, reporting the process's
+resident memory after the warm-up and at the end (flat memory: the growth should be near 0).
+NVIDIA's code is measured by bench/compare_reference.py (the float32 path here is test.py's generator call).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import machine_line  # noqa: E402
+from bench.peak import best_of, measure_peaks_in_child  # noqa: E402
+from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
+
+DEMO_SEQUENCE = "datasets/Cityscapes/test_{}/seq0000"
+
+
+def rss_mib() -> float:
+    """Resident memory of this process now (Linux), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fast_path(name: str) -> FastPath:
+    parts = set(name.split("+")) - {"fp32"}
+    unknown = parts - {"bf16", "channels_last", "compile"}
+    if unknown:
+        raise SystemExit(f"bench/stream.py: unknown path {sorted(unknown)}; use fp32, bf16, channels_last, compile "
+                         "joined with +")
+    return FastPath(bf16="bf16" in parts, channels_last="channels_last" in parts, compile="compile" in parts)
+
+
+def inputs(args: argparse.Namespace) -> list[tuple[Image.Image, Image.Image | None]]:
+    labels = sorted(Path(args.input).iterdir())
+    instances = sorted(Path(args.instance).iterdir()) if args.instance else [None] * len(labels)
+    if not labels:
+        raise SystemExit(f"bench/stream.py: no label maps in {args.input}; run make demo or give --input")
+    return [(Image.open(a).copy(), None if b is None else Image.open(b).copy()) for a, b in zip(labels, instances,
+                                                                                                 strict=True)]
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a.float() - b.float()) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * math.log10(4 / mse)  # images in [-1, 1]
+
+
+def flops_per_frame(synth: Synthesizer, frame: tuple) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        synth.step_tensor(frame[0], instance=frame[1])
+    return counter.get_total_flops()
+
+
+def measure(args: argparse.Namespace, size: int, path: str, frames: list, reference: list | None) -> dict:
+    flags = ["--no_first_img", "--loadSize", str(size), *args.flags]
+    try:
+        synth = Synthesizer.from_run(args.name, args.checkpoints_dir, "latest", args.device, flags, fast_path(path))
+    except StreamError as error:
+        return {"size": size, "path": path, "refused": str(error)}
+    feed = itertools.cycle(frames)
+    history = synth.opt.n_frames_G - 1
+    for _ in range(history):
+        synth.step_tensor(*next(feed)[:1], instance=frames[0][1])
+    start = time.perf_counter()
+    first = synth.step_tensor(next(feed)[0], instance=frames[0][1])
+    first_s = time.perf_counter() - start
+    outputs, latencies = [first], []
+    start = time.perf_counter()
+    for _ in range(args.frames):
+        label, instance = next(feed)
+        began = time.perf_counter()
+        outputs.append(synth.step_tensor(label, instance=instance))
+        latencies.append(time.perf_counter() - began)
+    wall = time.perf_counter() - start
+    height, width = first.shape[-2:]
+    row = {"size": size, "frame": f"{width}x{height}", "path": path, "first_s": round(first_s, 3),
+           "fps": round(args.frames / wall, 3), "latency_ms": round(1000 * statistics.mean(latencies), 1),
+           "latency_p95_ms": round(1000 * sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)], 1)}
+    if reference is not None:
+        row["psnr_db"] = round(min(psnr(a, b) for a, b in zip(outputs, reference, strict=True)), 2)
+    else:
+        row["outputs"] = outputs
+    if path == "fp32":
+        row["gflop"] = round(flops_per_frame(synth, frames[0]) / 1e9, 2)
+    return row
+
+
+def memory_growth(args: argparse.Namespace, size: int, frames: list) -> dict:
+    synth = Synthesizer.from_run(args.name, args.checkpoints_dir, "latest", args.device,
+                                 ["--no_first_img", "--loadSize", str(size), *args.flags])
+    feed = itertools.cycle(frames)
+    for _ in range(20):
+        synth.step_tensor(*next(feed)[:1], instance=frames[0][1])
+    after_warmup = rss_mib()
+    for _ in range(args.memory_frames):
+        label, instance = next(feed)
+        synth.step_tensor(label, instance=instance)
+    return {"size": size, "frames": args.memory_frames, "rss_after_warmup_mib": round(after_warmup, 1),
+            "rss_end_mib": round(rss_mib(), 1), "growth_mib": round(rss_mib() - after_warmup, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--name", default="demo")
+    parser.add_argument("--checkpoints_dir", default="checkpoints")
+    parser.add_argument("--input", default=DEMO_SEQUENCE.format("A"))
+    parser.add_argument("--instance", default=DEMO_SEQUENCE.format("inst"), help="'' for runs without instances")
+    parser.add_argument("--sizes", default="256,512,1024")
+    parser.add_argument("--paths", default="fp32,channels_last,compile,channels_last+compile,bf16")
+    parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--memory_frames", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no_peak", action="store_true")
+    parser.add_argument("--flags", default="", help='more test.py flags for every run, one string ("--ngf 8")')
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    args.flags = shlex.split(args.flags)
+    torch.set_num_threads(args.threads)
+    machine = machine_line(args.device, args.threads)
+    print(machine, flush=True)
+    peaks_before = None if args.no_peak else measure_peaks_in_child(args.threads, quick=True)
+    frames = inputs(args)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        reference = measure(args, size, "fp32", frames, None)
+        outputs = reference.pop("outputs")
+        rows.append(reference)
+        print(json.dumps(reference), flush=True)
+        for path in args.paths.split(","):
+            if path == "fp32":
+                continue
+            row = measure(args, size, path, frames, outputs)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    memory = memory_growth(args, int(args.sizes.split(",")[0]), frames) if args.memory_frames else None
+    if memory:
+        print(json.dumps(memory), flush=True)
+    peaks = None
+    if peaks_before is not None:
+        peaks = best_of(peaks_before, measure_peaks_in_child(args.threads, quick=True))
+        conv = peaks.get("conv3x3_fp32", {}).get("gflops")
+        for row in rows:
+            gflop = next((r.get("gflop") for r in rows if r["size"] == row["size"] and "gflop" in r), None)
+            if conv and gflop and "fps" in row:
+                row["conv_peak_share"] = round(gflop * row["fps"] / conv, 3)
+        print(f"3x3 conv fp32 peak: {conv} GFLOP/s; shares: "
+              + ", ".join(f"{r['size']} {r['path']} {r.get('conv_peak_share')}" for r in rows if "fps" in r))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine, "rows": rows, "memory": memory, "peaks": peaks},
+                                              indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())
