@@ -102,6 +102,11 @@ def read_people(path: str) -> list[Person]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise DataError(f"cannot read OpenPose keypoints {path}: {error!r}; expected OpenPose's JSON with a "
                         "'people' list") from error
+    return people_from_json(people, path)
+
+
+def people_from_json(people: list[dict], path: str) -> list[Person]:
+    """`read_people` for the already parsed ``people`` list of an OpenPose JSON (``path`` names it in errors)."""
     result = []
     for person in people:
         body = _points(person, "pose_keypoints_2d", path)

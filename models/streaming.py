@@ -27,8 +27,10 @@ from PIL import Image
 from data.clip import stack_field
 from data.modes.base import Frame, FrameImages
 from data.modes.folders import frame_from_images
+from data.modes.pose import central_half, densepose_tensor, openpose_tensor
 from data.modes.registry import get_mode
-from data.transforms import ImageParams, get_img_params
+from data.pose_drawing import people_from_json
+from data.transforms import ImageParams, get_img_params, to_normalized_tensor, transform_image
 from options import TestOptions
 from options.saved_run import with_saved_run_flags
 from util.device import native_bf16
@@ -36,7 +38,7 @@ from util.image import tensor2im
 
 from .inference import load_face_features, load_test_model
 
-STREAMED_MODES = ("folders",)  # dataset modes whose inputs `step` converts (pose and face: see docs/INFERENCE.md)
+STREAMED_MODES = ("folders", "pose")  # dataset modes whose inputs `step` converts (face: test.py, docs/INFERENCE.md)
 LIVE = "live input"
 
 
@@ -96,6 +98,8 @@ class Synthesizer:
         self.prev_outputs = None
         self.params: ImageParams | None = None
         self.size: tuple[int, int] | None = None
+        self.pose = get_mode(opt.dataset_mode).name == "pose"
+        self.estimator = None  # the pose estimator, made at the first frame of a pose run
 
     @classmethod
     def from_run(cls, name: str, checkpoints_dir: str = "checkpoints", which_epoch: str | int = "latest",
@@ -116,6 +120,18 @@ class Synthesizer:
         device = torch.device(device)
         model = load_test_model(opt, device)
         return cls(opt, model, device, load_face_features(opt, model), fast)
+
+    def close(self) -> None:
+        """Release the pose estimator (pose runs); the synthesizer can still be used (it makes a new one)."""
+        if self.estimator is not None:
+            self.estimator.close()
+            self.estimator = None
+
+    def __enter__(self) -> Synthesizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def reset(self) -> None:
         """Start a new shot: forget the history (the next n_frames_G - 1 inputs fill it again)."""
@@ -139,7 +155,39 @@ class Synthesizer:
                 torch.manual_seed(0)
                 self.params = get_img_params(self.opt, images.label.size, allow_flip=False)
             self.size = images.label.size
+        if self.pose:
+            return self.pose_frame(images)
         return frame_from_images(self.opt, images, self.params)
+
+    def pose_frame(self, images: FrameImages) -> Frame:
+        """A pose run's input from an RGB frame: the person's keypoints and mask from MediaPipe (the most salient
+        person, unsmoothed: data/pose_video/), drawn as the pose mode draws a dataset's files."""
+        from data.pose_video.densepose_standin import iuv_image
+        from data.pose_video.estimator import PoseEstimator
+        from data.pose_video.keypoints import OpenPosePerson, body_25, openpose_json
+
+        if self.estimator is None:
+            self.estimator = PoseEstimator(max_people=1)
+        rgb = np.ascontiguousarray(np.asarray(images.label.convert("RGB")))
+        person, mask = OpenPosePerson.empty(), np.zeros(rgb.shape[:2], np.uint8)
+        found = self.estimator.candidates(rgb)
+        if found:
+            detail = self.estimator.detail(rgb, found[0].box)
+            if detail is not None:
+                person, mask = detail.person, detail.mask
+            else:
+                person = person._replace(body=body_25(found[0].landmarks))
+        opt, parts = self.opt, []
+        if not opt.openpose_only:
+            parts.append(densepose_tensor(opt, iuv_image(mask, person.body), self.params, LIVE))
+        if not opt.densepose_only:
+            people = people_from_json(openpose_json([person])["people"], LIVE)
+            parts.append(openpose_tensor(opt, people, images.label.size, self.params))
+        real = None
+        if images.real is not None:
+            real = central_half(to_normalized_tensor(transform_image(images.real.convert("RGB"), opt, self.params,
+                                                                     Image.BICUBIC)), images.real_name)
+        return Frame(central_half(torch.cat(parts), LIVE), real, None)
 
     def step_tensor(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
                     instance: Image.Image | np.ndarray | None = None) -> torch.Tensor | None:

@@ -125,31 +125,11 @@ class PoseMode(DatasetMode):
 
     def read_densepose(self, path: str, params: ImageParams) -> torch.Tensor:
         """(3, H, W) IUV map in [-1, 1]: U and V as 8-bit images, the part index p as 2p/24 - 1."""
-        iuv = np.array(self.open_image(path).convert("RGB"))
-        parts = iuv[:, :, 2]
-        if int(parts.max()) > N_PARTS:
-            raise DataError(f"{path}: part index (third channel) reaches {int(parts.max())}, above DensePose's "
-                            f"{N_PARTS}; expected an IUV image with the part index in the blue channel")
-        if self.opt.isTrain:  # the reference erases parts in training only
-            original = parts.copy()
-            for part in range(1, N_PARTS + 1):
-                if self.opt.random_drop_prob > 0 and float(torch.rand(())) < self.opt.random_drop_prob:
-                    iuv[original == part] = 0
-            if self.opt.remove_face_labels:
-                iuv[np.isin(original, HEAD_PARTS)] = 0
-        image = transform_image(Image.fromarray(iuv), self.opt, params, Image.NEAREST)
-        tensor = to_normalized_tensor(image)
-        index = np.asarray(image, dtype=np.float64)[:, :, 2]
-        tensor[2] = torch.from_numpy(index * 2 / N_PARTS - 1)  # (p/255 -> p/24) on the [-1, 1] scale
-        return tensor
+        return densepose_tensor(self.opt, np.array(self.open_image(path).convert("RGB")), params, path)
 
     def read_openpose(self, path: str, size: tuple[int, int], params: ImageParams) -> torch.Tensor:
         """(3, H, W) skeleton in [-1, 1], drawn at ``size`` (the stored frame's) and then scaled like the IUV."""
-        opt = self.opt
-        drop = opt.random_drop_prob if opt.isTrain else 0.0
-        canvas = draw_people(read_people(path), size, drop_prob=drop,
-                             jitter=drop > 0 and opt.remove_face_labels, basic_point_only=opt.basic_point_only)
-        return to_normalized_tensor(transform_image(Image.fromarray(canvas), opt, params, Image.NEAREST))
+        return openpose_tensor(self.opt, read_people(path), size, params)
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """label (6 or 3, H, W) in [-1, 1]; real (3, H, W) in [-1, 1] when real frames are needed."""
@@ -168,3 +148,33 @@ class PoseMode(DatasetMode):
                                 img_path)
         self.check_generator_size(label, img_path)
         return Frame(label=label, real=real, instance=None)
+
+
+def densepose_tensor(opt: argparse.Namespace, iuv: np.ndarray, params: ImageParams, path: str) -> torch.Tensor:
+    """(3, H, W) in [-1, 1] of an (H, W, 3) uint8 IUV array (V/U, U/V, part index), with training's part drops."""
+    parts = iuv[:, :, 2]
+    if int(parts.max()) > N_PARTS:
+        raise DataError(f"{path}: part index (third channel) reaches {int(parts.max())}, above DensePose's "
+                        f"{N_PARTS}; expected an IUV image with the part index in the blue channel")
+    if opt.isTrain:  # the reference erases parts in training only
+        original = parts.copy()
+        for part in range(1, N_PARTS + 1):
+            if opt.random_drop_prob > 0 and float(torch.rand(())) < opt.random_drop_prob:
+                iuv[original == part] = 0
+        if opt.remove_face_labels:
+            iuv[np.isin(original, HEAD_PARTS)] = 0
+    image = transform_image(Image.fromarray(iuv), opt, params, Image.NEAREST)
+    tensor = to_normalized_tensor(image)
+    index = np.asarray(image, dtype=np.float64)[:, :, 2]
+    tensor[2] = torch.from_numpy(index * 2 / N_PARTS - 1)  # (p/255 -> p/24) on the [-1, 1] scale
+    return tensor
+
+
+def openpose_tensor(opt: argparse.Namespace, people: list, size: tuple[int, int],
+                    params: ImageParams) -> torch.Tensor:
+    """(3, H, W) skeleton of ``people`` (data/pose_drawing.py) in [-1, 1], drawn at ``size`` (the stored frame's)
+    and then scaled like the IUV map; training's part drops and face jitter as the reference."""
+    drop = opt.random_drop_prob if opt.isTrain else 0.0
+    canvas = draw_people(people, size, drop_prob=drop, jitter=drop > 0 and opt.remove_face_labels,
+                         basic_point_only=opt.basic_point_only)
+    return to_normalized_tensor(transform_image(Image.fromarray(canvas), opt, params, Image.NEAREST))

@@ -190,3 +190,16 @@ def test_bad_inputs_are_one_line_with_the_fix(tmp_path, capsys, monkeypatch, mad
                                               "dataroot": str(tmp_path / "elsewhere")}))
     failure([str(VIDEO), "--name", "faces", "--checkpoints_dir", str(checkpoints)], STATS_FILE,
             "--kind pose", "--target_stats", main=transfer.main)
+
+
+def test_a_pose_run_streams_from_rgb_frames(made, trained) -> None:
+    from models.streaming import Synthesizer
+
+    # the walker followed is at x = 800-950 of 960: 300 repeated edge columns put them in the central half
+    frames = [np.pad(frame, ((0, 0), (0, 300), (0, 0)), mode="edge") for frame in iter_video(VIDEO)]
+    with Synthesizer.from_run("walker", checkpoints_dir=str(trained), flags=NET) as synth:
+        outputs = [synth.step(frame) for frame in frames]
+        label = synth.window[-1].label  # (6, H, W): the stand-in IUV, then the skeleton
+    assert outputs[:2] == [None, None]
+    assert all(out.shape == (128, 128, 3) and out.dtype == np.uint8 for out in outputs[2:])
+    assert label.shape == (6, 128, 128) and (label[2] > -1).any() and (label[3:] > -1).any()
