@@ -9,8 +9,9 @@ and fed the same label maps (``--input``/``--instance``: default the demo's firs
   first     seconds of the first generated frame (torch.compile compiles there)
   fps       generated frames per second over ``--frames`` steps after it (conversion of the input included)
   latency   mean and 95th percentile of one ``step`` (input conversion + generator)
-  psnr      of the path's frames against the float32 path's frames on the same inputs (dB; >= 40 is required for
-            a path to be a default anywhere); "refused" with the reason where a path cannot run (bf16 emulated)
+  psnr      of the path's frames against the float32 path's frames on the same inputs, the worst frame and the mean
+            (dB; >= 40 is required for a path to be a default anywhere); "refused" with the reason where a path
+            cannot run (bf16 emulated), "failed" where it fails (torch.compile's kernels not building)
   GFLOP     per frame (torch.utils.flop_counter over one step: convolutions and matmuls) and its share of this
             machine's 3x3-convolution peak (bench/peak.py in a fresh process, best of before and after)
 With ``--memory_frames N`` the float32 path then runs N more frames at the first size, reporting the process's
@@ -59,13 +60,20 @@ def fast_path(name: str) -> FastPath:
     return FastPath(bf16="bf16" in parts, channels_last="channels_last" in parts, compile="compile" in parts)
 
 
-def inputs(args: argparse.Namespace) -> list[tuple[Image.Image, Image.Image | None]]:
+def inputs(args: argparse.Namespace) -> list[tuple[Image.Image, Image.Image | None, Image.Image | None]]:
+    """(label map, instance map or None, real frame or None) per frame of the input sequence."""
     labels = sorted(Path(args.input).iterdir())
-    instances = sorted(Path(args.instance).iterdir()) if args.instance else [None] * len(labels)
     if not labels:
         raise SystemExit(f"bench/stream.py: no label maps in {args.input}; run make demo or give --input")
-    return [(Image.open(a).copy(), None if b is None else Image.open(b).copy()) for a, b in zip(labels, instances,
-                                                                                                 strict=True)]
+    instances = sorted(Path(args.instance).iterdir()) if args.instance else [None] * len(labels)
+    reals = sorted(Path(args.real).iterdir()) if args.real else [None] * len(labels)
+    return [tuple(None if f is None else Image.open(f).copy() for f in files)
+            for files in zip(labels, instances, reals, strict=True)]
+
+
+def first_frame_flags(args: argparse.Namespace) -> list[str]:
+    """The history of a shot from real frames (as the demo's test.py) or, without --real, from nothing."""
+    return ["--use_real_img"] if args.real else ["--no_first_img"]
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -82,22 +90,23 @@ def flops_per_frame(synth: Synthesizer, frame: tuple) -> float:
 
 
 def measure(args: argparse.Namespace, size: int, path: str, frames: list, reference: list | None) -> dict:
-    flags = ["--no_first_img", "--loadSize", str(size), *args.flags]
+    flags = [*first_frame_flags(args), "--loadSize", str(size), *args.flags]
     try:
         synth = Synthesizer.from_run(args.name, args.checkpoints_dir, "latest", args.device, flags, fast_path(path))
     except StreamError as error:
         return {"size": size, "path": path, "refused": str(error)}
     feed = itertools.cycle(frames)
-    history = synth.opt.n_frames_G - 1
-    for _ in range(history):
-        synth.step_tensor(*next(feed)[:1], instance=frames[0][1])
+    for _ in range(synth.opt.n_frames_G - 1):  # the history: real frames (or none with --no_real)
+        label, instance, real = next(feed)
+        synth.step_tensor(label, real=real, instance=instance)
     start = time.perf_counter()
-    first = synth.step_tensor(next(feed)[0], instance=frames[0][1])
+    label, instance, _ = next(feed)
+    first = synth.step_tensor(label, instance=instance)
     first_s = time.perf_counter() - start
     outputs, latencies = [first], []
     start = time.perf_counter()
     for _ in range(args.frames):
-        label, instance = next(feed)
+        label, instance, _ = next(feed)
         began = time.perf_counter()
         outputs.append(synth.step_tensor(label, instance=instance))
         latencies.append(time.perf_counter() - began)
@@ -107,7 +116,9 @@ def measure(args: argparse.Namespace, size: int, path: str, frames: list, refere
            "fps": round(args.frames / wall, 3), "latency_ms": round(1000 * statistics.mean(latencies), 1),
            "latency_p95_ms": round(1000 * sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)], 1)}
     if reference is not None:
-        row["psnr_db"] = round(min(psnr(a, b) for a, b in zip(outputs, reference, strict=True)), 2)
+        values = [psnr(a, b) for a, b in zip(outputs, reference, strict=True)]
+        row["psnr_db_min"] = round(min(values), 2)
+        row["psnr_db_mean"] = round(statistics.mean(min(v, 200.0) for v in values), 2)
     else:
         row["outputs"] = outputs
     if path == "fp32":
@@ -117,13 +128,14 @@ def measure(args: argparse.Namespace, size: int, path: str, frames: list, refere
 
 def memory_growth(args: argparse.Namespace, size: int, frames: list) -> dict:
     synth = Synthesizer.from_run(args.name, args.checkpoints_dir, "latest", args.device,
-                                 ["--no_first_img", "--loadSize", str(size), *args.flags])
+                                 [*first_frame_flags(args), "--loadSize", str(size), *args.flags])
     feed = itertools.cycle(frames)
     for _ in range(20):
-        synth.step_tensor(*next(feed)[:1], instance=frames[0][1])
+        label, instance, real = next(feed)
+        synth.step_tensor(label, real=real, instance=instance)
     after_warmup = rss_mib()
     for _ in range(args.memory_frames):
-        label, instance = next(feed)
+        label, instance, _ = next(feed)
         synth.step_tensor(label, instance=instance)
     return {"size": size, "frames": args.memory_frames, "rss_after_warmup_mib": round(after_warmup, 1),
             "rss_end_mib": round(rss_mib(), 1), "growth_mib": round(rss_mib() - after_warmup, 1)}
@@ -135,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints_dir", default="checkpoints")
     parser.add_argument("--input", default=DEMO_SEQUENCE.format("A"))
     parser.add_argument("--instance", default=DEMO_SEQUENCE.format("inst"), help="'' for runs without instances")
+    parser.add_argument("--real", default=DEMO_SEQUENCE.format("B"),
+                        help="real frames for the first frames of the shot ('': --no_first_img, a zero history, on "
+                             "which train-mode BatchNorm divides rounding noise by ~0: poor for comparing paths)")
     parser.add_argument("--sizes", default="256,512,1024")
     parser.add_argument("--paths", default="fp32,channels_last,compile,channels_last+compile,bf16")
     parser.add_argument("--frames", type=int, default=20)
@@ -160,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.paths.split(","):
             if path == "fp32":
                 continue
-            row = measure(args, size, path, frames, outputs)
+            try:
+                row = measure(args, size, path, frames, outputs)
+            except StreamError as error:  # e.g. --compile failing to build its kernels on this machine
+                row = {"size": size, "path": path, "failed": str(error)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     memory = memory_growth(args, int(args.sizes.split(",")[0]), frames) if args.memory_frames else None

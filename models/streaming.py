@@ -213,8 +213,15 @@ class Synthesizer:
         inst_t = stack_field(frames, "instance")
         real_t = None if real_t is None else real_t.unsqueeze(0).to(self.device)
         inst_t = None if inst_t is None else inst_t.unsqueeze(0).to(self.device)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.fast.bf16):
-            out = self.inference(label_t, real_t, inst_t, self.prev_outputs, self.face_features)
+        try:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.fast.bf16):
+                out = self.inference(label_t, real_t, inst_t, self.prev_outputs, self.face_features)
+        except Exception as error:
+            if self.fast.compile and type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):
+                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise StreamError(f"--compile failed on this machine ({type(error).__name__}: {first[:160]}); "
+                                  "run without --compile") from error
+            raise
         self.prev_outputs = out.prev_outputs
         return out.fake_image[0].float()
 
