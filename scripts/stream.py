@@ -33,6 +33,7 @@ from data.image_folder import DataError  # noqa: E402
 from data.video_frames import canny_edges, iter_frames  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
 from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
+from util.allocator import keep_freed_memory  # noqa: E402
 from util.image import tensor2im, tensor2label  # noqa: E402
 from util.video import Mp4Writer, side_by_side  # noqa: E402
 
@@ -219,4 +220,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as test.py: activations are freed and reallocated every frame (util/allocator.py)
     sys.exit(main())
