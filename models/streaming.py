@@ -6,8 +6,9 @@
     synth.reset()                               # a new shot: the history starts again
 
 `step` does what test.py does for one window, without a dataset folder: the input is converted as the run's
-dataset mode converts a file (data/modes/folders.py `frame_from_images`, the same transform), the last n_frames_G
-inputs are kept, and the generator's previous outputs are carried from call to call. The first n_frames_G - 1
+dataset mode converts a file (label maps or input images as data/modes/folders.py `frame_from_images`; RGB
+frames of pose and face runs through MediaPipe / dlib and data/modes/pose.py, face.py; the same transform), the
+last n_frames_G inputs are kept, and the generator's previous outputs are carried from call to call. The first n_frames_G - 1
 inputs of a shot only fill the history (test.py's results start at the same frame), with the first-frame source
 the run uses: the single-frame G (--use_single_G), the real frames given to `step` (--use_real_img) or none
 (--no_first_img). So on the same inputs the frames are test.py's, bit for bit in float32, and memory stays flat:
@@ -25,7 +26,9 @@ import torch
 from PIL import Image
 
 from data.clip import stack_field
+from data.face_drawing import crop_box
 from data.modes.base import Frame, FrameImages
+from data.modes.face import FaceParams, face_frame
 from data.modes.folders import frame_from_images
 from data.modes.pose import central_half, densepose_tensor, openpose_tensor
 from data.modes.registry import get_mode
@@ -38,7 +41,7 @@ from util.image import tensor2im
 
 from .inference import load_face_features, load_test_model
 
-STREAMED_MODES = ("folders", "pose")  # dataset modes whose inputs `step` converts (face: test.py, docs/INFERENCE.md)
+STREAMED_MODES = ("folders", "pose", "face")  # dataset modes whose inputs `step` converts (docs/INFERENCE.md)
 LIVE = "live input"
 
 
@@ -98,8 +101,10 @@ class Synthesizer:
         self.prev_outputs = None
         self.params: ImageParams | None = None
         self.size: tuple[int, int] | None = None
-        self.pose = get_mode(opt.dataset_mode).name == "pose"
+        self.mode = get_mode(opt.dataset_mode).name
         self.estimator = None  # the pose estimator, made at the first frame of a pose run
+        self.landmarks = None  # dlib's face detector and predictor, made at the first frame of a face run
+        self.points: np.ndarray | None = None  # the last face landmarks found (a frame without a face keeps them)
 
     @classmethod
     def from_run(cls, name: str, checkpoints_dir: str = "checkpoints", which_epoch: str | int = "latest",
@@ -137,7 +142,7 @@ class Synthesizer:
         """Start a new shot: forget the history (the next n_frames_G - 1 inputs fill it again)."""
         self.window.clear()
         self.prev_outputs = None
-        self.params = self.size = None
+        self.params = self.size = self.points = None
 
     def convert(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
                 instance: Image.Image | np.ndarray | None = None) -> Frame:
@@ -147,17 +152,41 @@ class Synthesizer:
             images = images._replace(real=as_image(real, "real frame"), real_name="live real frame")
         if instance is not None:
             images = images._replace(instance=as_image(instance, "instance map"), instance_name="live instance map")
-        if self.params is None or images.label.size != self.size:
-            if self.size is not None:
-                raise StreamError(f"input size changed from {self.size[0]}x{self.size[1]} to "
-                                  f"{images.label.size[0]}x{images.label.size[1]} within a shot; call reset() first")
-            with torch.random.fork_rng(devices=[]):  # test.py draws a sequence's parameters the same way
+        if self.size is not None and images.label.size != self.size:
+            raise StreamError(f"input size changed from {self.size[0]}x{self.size[1]} to "
+                              f"{images.label.size[0]}x{images.label.size[1]} within a shot; call reset() first")
+        points = self.face_points(images.label) if self.mode == "face" else None
+        if self.params is None:
+            # one set of parameters per shot, drawn as test.py draws a sequence's (the face crop box from the
+            # shot's first frame, as test.py takes it from --start_frame)
+            box = None if points is None else crop_box(points, images.label.size)
+            size = images.label.size if box is None else (box[2] - box[0], box[3] - box[1])
+            with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
-                self.params = get_img_params(self.opt, images.label.size, allow_flip=False)
+                self.params = get_img_params(self.opt, size, allow_flip=False)
+            if box is not None:
+                self.params = FaceParams(**vars(self.params), box=box)
             self.size = images.label.size
-        if self.pose:
+        if self.mode == "pose":
             return self.pose_frame(images)
+        if self.mode == "face":
+            return face_frame(self.opt, images.label, points, self.params.box, self.params)
         return frame_from_images(self.opt, images, self.params)
+
+    def face_points(self, image: Image.Image) -> np.ndarray:
+        """(68, 2) landmarks of the largest face (dlib, as scripts/face/detect_landmarks.py), or the last ones
+        found when this frame has none."""
+        from data.face_landmarks import detect, find_predictor, load_dlib
+
+        if self.landmarks is None:
+            self.landmarks = load_dlib(find_predictor(None, self.opt.dataroot))
+        found = detect(*self.landmarks, np.asarray(image.convert("RGB")), 1)
+        if found is not None:
+            self.points = found.astype(np.float64)
+        elif self.points is None:
+            raise StreamError("no face found in the first frame of the shot; a face run needs one (dlib's "
+                              "detector, frontal faces)")
+        return self.points
 
     def pose_frame(self, images: FrameImages) -> Frame:
         """A pose run's input from an RGB frame: the person's keypoints and mask from MediaPipe (the most salient
@@ -192,7 +221,7 @@ class Synthesizer:
     def step_tensor(self, label: Image.Image | np.ndarray, real: Image.Image | np.ndarray | None = None,
                     instance: Image.Image | np.ndarray | None = None) -> torch.Tensor | None:
         """The next output frame as a (3, H, W) tensor in [-1, 1] on the device, or None while the history fills."""
-        if self.opt.use_instance and instance is None:
+        if self.mode == "folders" and self.opt.use_instance and instance is None:
             raise StreamError("this run was trained with --use_instance: pass instance= (the instance ids) to step")
         return self.push(self.convert(label, real, instance))
 

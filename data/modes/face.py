@@ -129,24 +129,30 @@ class FaceMode(DatasetMode):
 
     def read_frame(self, seq_index: int, frame_index: int, params: ImageParams) -> Frame:
         """label (15 or 1, H, W) in [0, 1]; real (3, H, W) in [-1, 1]; instance (1, H, W) part ids 0..6."""
-        opt = self.opt
         # the samplers pass the item's box; a direct call with plain parameters uses this frame's anchor box
         box = params.box if isinstance(params, FaceParams) else self.crop_box(seq_index, frame_index)
-        image = self.open_frame(seq_index, frame_index)
-        keypoints = draw.with_upper_face(self.load_points(seq_index, frame_index))
-        parts = draw.part_label_map(keypoints, image.size)  # from the landmarks as read, before any scaling
-        if not opt.isTrain and opt.random_scale_points:
-            draw.scale_parts(keypoints)
-        with_distances = not opt.no_dist_map
-        edges, distances = draw.draw_face_curves(keypoints, image.size, with_distances)
-        if not opt.no_canny_edge:
-            draw.add_background_edges(edges, np.asarray(image.convert("L")), parts)
+        frame = face_frame(self.opt, self.open_frame(seq_index, frame_index), self.load_points(seq_index, frame_index),
+                           box, params)
+        self.check_generator_size(frame.label, self.sequences[seq_index][frame_index])
+        return frame
 
-        def scaled(array: np.ndarray, method: int) -> Image.Image:
-            return transform_image(Image.fromarray(draw.crop_array(array, box)), opt, params, method)
 
-        label = torch.cat([to_unit_tensor(scaled(m, Image.BILINEAR)) for m in [edges, *distances]])
-        instance = to_index_tensor(scaled(parts, Image.NEAREST))
-        real = to_normalized_tensor(transform_image(image.convert("RGB").crop(box), opt, params, Image.BICUBIC))
-        self.check_generator_size(label, self.sequences[seq_index][frame_index])
-        return Frame(label=label, real=real, instance=instance)
+def face_frame(opt: argparse.Namespace, image: Image.Image, points: np.ndarray, box: Box,
+               params: ImageParams) -> Frame:
+    """One frame of the face mode from the real frame and its (68, 2) landmarks (a file's, or a live frame's: see
+    models/streaming.py), cut to ``box`` and transformed with ``params``."""
+    keypoints = draw.with_upper_face(points)
+    parts = draw.part_label_map(keypoints, image.size)  # from the landmarks as read, before any scaling
+    if not opt.isTrain and opt.random_scale_points:
+        draw.scale_parts(keypoints)
+    edges, distances = draw.draw_face_curves(keypoints, image.size, not opt.no_dist_map)
+    if not opt.no_canny_edge:
+        draw.add_background_edges(edges, np.asarray(image.convert("L")), parts)
+
+    def scaled(array: np.ndarray, method: int) -> Image.Image:
+        return transform_image(Image.fromarray(draw.crop_array(array, box)), opt, params, method)
+
+    label = torch.cat([to_unit_tensor(scaled(m, Image.BILINEAR)) for m in [edges, *distances]])
+    instance = to_index_tensor(scaled(parts, Image.NEAREST))
+    real = to_normalized_tensor(transform_image(image.convert("RGB").crop(box), opt, params, Image.BICUBIC))
+    return Frame(label=label, real=real, instance=instance)

@@ -14,7 +14,7 @@ from PIL import Image
 from data import create_dataset
 from models.inference import generate, load_test_model
 from models.streaming import FastPath, StreamError, Synthesizer
-from tests.test_test_py import TINY_FLAGS, parse, tiny_setup
+from tests.test_test_py import TINY_FLAGS, parse, tiny_setup, write_checkpoints
 
 
 def sequence_files(root: Path, seq: str) -> list[tuple[Path, Path, Path]]:
@@ -153,3 +153,32 @@ def test_every_tensor_of_a_step_stays_on_the_chosen_device(tmp_path) -> None:
     for out in outputs[2:]:
         assert out.device.type == "cuda" and tuple(out.shape) == (3, 64, 128)
     assert all(level.device.type == "cuda" for level in on_gpu.prev_outputs)
+
+
+def test_a_face_run_streams_rgb_frames_and_gives_test_pys_frames(tmp_path) -> None:
+    """Frames of a real talking head: landmarks from dlib per frame, the crop box from the shot's first frame; the
+    frames of a dataset made from the same images by video_to_dataset.py --kind face give test.py the same output."""
+    from tests.helpers import load_script
+    from tests.scripts.test_video_to_dataset import video
+
+    root = tmp_path / "face"
+    assert load_script("scripts/video_to_dataset.py").main([video("carphone_pristine.mp4"), "--kind", "face",
+                                                            "--dataroot", str(root), "--max_frames", "10",
+                                                            "--seq_length", "5"]) == 0
+    flags = ["--dataset_mode", "face", "--input_nc", "15", "--label_nc", "0", "--ngf", "8", "--n_blocks", "2",
+             "--n_downsample_G", "2", "--loadSize", "64", "--gpu_ids", "-1", "--use_real_img"]
+    write_checkpoints(["--name", "face", "--checkpoints_dir", str(tmp_path), *flags])
+    opt = parse(["--name", "face", "--checkpoints_dir", str(tmp_path), "--dataroot", str(root), *flags])
+    model = load_test_model(opt, "cpu")
+    dataset = create_dataset(opt)  # the test split: the 5 frames of the second sequence
+    expected = [frame.fake_image for frame in generate(model, dataset, "cpu")]
+
+    synth = Synthesizer.from_run("face", checkpoints_dir=str(tmp_path), flags=flags)
+    images = sorted((root / "test_img").rglob("*.jpg"))
+    produced = [synth.step_tensor(Image.open(path)) for path in images]
+    assert produced[:2] == [None, None] and len(expected) == 3
+    for ours, theirs in zip(produced[2:], expected, strict=True):
+        assert torch.equal(ours, theirs)
+    synth.reset()
+    with pytest.raises(StreamError, match="no face found in the first frame of the shot"):
+        synth.step(np.zeros((144, 176, 3), np.uint8))
