@@ -1,7 +1,8 @@
 """The streaming path measured: frames/s, latency, quality against float32, memory over many frames, per fast path.
 
     python bench/stream.py --name demo [--sizes 256,512,1024] [--paths fp32,channels_last,compile,bf16]
-                           [--frames 20] [--memory_frames 1000] [--threads 2] [--device cpu] [--json PATH]
+                           [--frames 20] [--memory_frames 1000] [--threads 2] [--device cpu]
+                           [--nvidia_dir PATH] [--json PATH]
 
 For every size (the run's ``--loadSize`` overridden: 256 gives 256x128 frames on the street runs) and every path
 (models/streaming.py ``FastPath``; joined with ``+``, e.g. ``channels_last+compile``) one `Synthesizer` is made
@@ -14,11 +15,14 @@ and fed the same label maps (``--input``/``--instance``: default the demo's firs
             cannot run (bf16 emulated), "failed" where it fails (torch.compile's kernels not building)
   GFLOP     per frame (torch.utils.flop_counter over one step: convolutions and matmuls) and its share of this
             machine's 3x3-convolution peak (bench/peak.py in a fresh process, best of before and after)
+With ``--nvidia_dir PATH`` the same run times NVIDIA's generator on the run's architecture (bench/compare_reference.py:
+float32, equal threads and allocator, its own processes, alternating pairs) at every size, and each row gets
+``vs_nvidia_fp32``: the path's frames/s over NVIDIA's float32 frames/s.
 With ``--memory_frames N`` the float32 path then runs N more frames at the first size, reporting the process's
 resident memory after the warm-up and at the end (flat memory: the growth should be near 0).
-NVIDIA's code is measured by bench/compare_reference.py (the float32 path here is test.py's generator call). The
-process keeps freed memory (util/allocator.py), as test.py and scripts/stream.py do; an application using
-`Synthesizer` should call ``util.allocator.keep_freed_memory()`` once too (1.5x at 1024x512 here).
+The float32 path here is test.py's generator call (bit for bit). The process keeps freed memory
+(util/allocator.py), as test.py and scripts/stream.py do; an application using `Synthesizer` should call
+``util.allocator.keep_freed_memory()`` once too (1.5x at 1024x512 here).
 """
 from __future__ import annotations
 
@@ -28,7 +32,9 @@ import json
 import math
 import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,6 +149,39 @@ def memory_growth(args: argparse.Namespace, size: int, frames: list) -> dict:
             "rss_end_mib": round(rss_mib(), 1), "growth_mib": round(rss_mib() - after_warmup, 1)}
 
 
+def reference_flags(synth: Synthesizer) -> list[str] | None:
+    """--flags for bench/compare_reference.py's label2city_1024_g1 configuration (label maps, instances, fg) that
+    give the run's generator, or None for a run that configuration cannot describe."""
+    opt = synth.opt
+    if not (opt.label_nc and opt.use_instance and opt.fg) or synth.mode != "folders":
+        return None
+    return ["--label_nc", str(opt.label_nc), "--ngf", str(opt.ngf), "--n_blocks", str(opt.n_blocks),
+            "--n_downsample_G", str(opt.n_downsample_G), "--n_scales_spatial", str(opt.n_scales_spatial)]
+
+
+def nvidia_rows(args: argparse.Namespace, sizes: list[int]) -> list[dict]:
+    """NVIDIA's code and ours on the run's architecture (random weights: the speed does not depend on them), float32,
+    the generator call alone, at equal settings: bench/compare_reference.py in a subprocess of this run."""
+    synth = Synthesizer.from_run(args.name, args.checkpoints_dir, "latest", "cpu", [*first_frame_flags(args),
+                                                                                   *args.flags])
+    flags = reference_flags(synth)
+    if flags is None:
+        print("no NVIDIA comparison: bench/compare_reference.py describes label-map runs with --use_instance --fg")
+        return []
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "reference.json"
+        sizes_text = ",".join(f"{size}x{size // 2}" for size in sizes)
+        command = [sys.executable, str(Path(__file__).with_name("compare_reference.py")), "--nvidia_dir",
+                   args.nvidia_dir, "--configs", "label2city_1024_g1", "--sizes", sizes_text, "--threads",
+                   str(args.threads), "--flags", shlex.join(flags), "--json", str(out)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not out.exists():
+            raise SystemExit(f"bench/stream.py: bench/compare_reference.py failed:\n{done.stderr[-2000:]}")
+        rows = json.loads(out.read_text())["rows"]
+    return [{"frame": row["frame"], "nvidia_s": round(row["theirs"]["per_frame_s"]["median"], 4),
+             "ours_call_s": round(row["ours"]["per_frame_s"]["median"], 4), "parity": row["parity"]} for row in rows]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="demo")
@@ -160,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no_peak", action="store_true")
     parser.add_argument("--flags", default="", help='more test.py flags for every run, one string ("--ngf 8")')
+    parser.add_argument("--nvidia_dir", default="",
+                        help="a checkout of NVIDIA/vid2vid: also time its generator on the run's architecture, float32 "
+                             "at equal settings (bench/compare_reference.py), and give each path's ratio to it")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     args.flags = shlex.split(args.flags)
@@ -183,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
                 row = {"size": size, "path": path, "failed": str(error)}
             rows.append(row)
             print(json.dumps(row), flush=True)
+    reference = nvidia_rows(args, [int(size) for size in args.sizes.split(",")]) if args.nvidia_dir else []
+    for ref in reference:
+        print(json.dumps(ref), flush=True)
+        for row in rows:
+            if row.get("frame") == ref["frame"] and "fps" in row:
+                row["vs_nvidia_fp32"] = round(row["fps"] * ref["nvidia_s"], 3)  # their s/frame / ours
     memory = memory_growth(args, int(args.sizes.split(",")[0]), frames) if args.memory_frames else None
     if memory:
         print(json.dumps(memory), flush=True)
@@ -197,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"3x3 conv fp32 peak: {conv} GFLOP/s; shares: "
               + ", ".join(f"{r['size']} {r['path']} {r.get('conv_peak_share')}" for r in rows if "fps" in r))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine, "rows": rows, "memory": memory, "peaks": peaks},
-                                              indent=1), encoding="utf-8")
+        Path(args.json).write_text(json.dumps({"machine": machine, "rows": rows, "memory": memory, "peaks": peaks,
+                                               "nvidia": reference}, indent=1), encoding="utf-8")
     return 0
 
 
