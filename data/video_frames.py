@@ -16,9 +16,11 @@ class VideoInputError(DataError):
     """An input video or frame folder that cannot be read; the message names it and the fix."""
 
 
-def iter_frames(source: str, every: int, max_frames: int | None, width: int | None) -> Iterator[Image.Image]:
+def iter_frames(source: str, every: int, max_frames: int | None, width: int | None,
+                keep_mode: bool = False) -> Iterator[Image.Image]:
     """RGB frames of a video file or of a folder of images (sorted by name), every ``every``-th, resized to
-    ``width`` pixels wide (height keeps the aspect ratio) when given. One frame in memory at a time."""
+    ``width`` pixels wide (height keeps the aspect ratio) when given. One frame in memory at a time.
+    ``keep_mode``: a folder's images keep their mode and are resized nearest-neighbour (label and instance maps)."""
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p.name))
@@ -28,7 +30,8 @@ def iter_frames(source: str, every: int, max_frames: int | None, width: int | No
         def decoded() -> Iterator[Image.Image]:
             for file in files[::every]:
                 try:
-                    yield Image.open(file).convert("RGB")
+                    image = Image.open(file)
+                    yield image if keep_mode else image.convert("RGB")
                 except OSError as error:
                     raise VideoInputError(f"cannot read image {file}: {error}; remove or replace it") from None
     elif path.is_file():
@@ -56,7 +59,8 @@ def iter_frames(source: str, every: int, max_frames: int | None, width: int | No
         if max_frames is not None and count >= max_frames:
             return
         if width is not None:
-            frame = frame.resize((width, max(1, round(frame.height * width / frame.width))), Image.BICUBIC)
+            frame = frame.resize((width, max(1, round(frame.height * width / frame.width))),
+                                 Image.NEAREST if keep_mode else Image.BICUBIC)
         yield frame
 
 

@@ -100,19 +100,7 @@ def folder_or_video(path: str | None, max_frames: int | None, size: int | None,
     if path is None:
         while True:
             yield None
-    folder = Path(path)
-    if keep_mode and folder.is_dir():
-        from data.image_folder import is_image_file
-
-        files = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p.name))
-        if not files:
-            raise StreamSetupError(f"no images in folder {path}")
-        for file in files[:max_frames]:
-            image = Image.open(file)
-            yield image if size is None else image.resize((size, round(image.height * size / image.width)),
-                                                          Image.NEAREST)
-        return
-    yield from iter_frames(path, 1, max_frames, size)
+    yield from iter_frames(path, 1, max_frames, size, keep_mode=keep_mode)
 
 
 def check_display(show: bool) -> None:

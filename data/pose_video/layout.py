@@ -10,7 +10,9 @@ from PIL import Image
 from util.atomic import write_atomically
 
 from .densepose_standin import iuv_image
+from .extract import anchor, shifted
 from .keypoints import OpenPosePerson, write_keypoints
+from .normalization import apply_affine
 
 MIN_SEQUENCE = 4  # frames: n_frames_G 3 history frames + one generated frame
 
@@ -50,8 +52,8 @@ def ranges_text(indices: list[int], limit: int = 8) -> str:
 
 
 def person_centre_x(people: list[OpenPosePerson]) -> float:
-    """Median x of the people's mid hips (else necks): where the person mostly is across the video."""
-    xs = [next(p.body[j, 0] for j in (8, 1) if p.body[j, 2] > 0) for p in people if p.body[[8, 1], 2].max() > 0]
+    """Median x of the people's mid hips (else necks, else their points' mean): where the person mostly is."""
+    xs = [anchor(p.body)[0] for p in people if (p.body[:, 2] > 0).any()]
     return float(np.median(xs)) if xs else float("nan")
 
 
@@ -71,14 +73,8 @@ def recentred(frame: Image.Image, person: OpenPosePerson, mask: np.ndarray,
     matrix = np.array([[1, 0, dx], [0, 1, 0]], dtype=np.float64)
     image = cv2.warpAffine(np.asarray(frame), matrix, frame.size, flags=cv2.INTER_NEAREST,
                            borderMode=cv2.BORDER_REPLICATE)
-    moved_mask = cv2.warpAffine(mask, matrix, frame.size, flags=cv2.INTER_NEAREST, borderValue=0)
-
-    def moved(points: np.ndarray) -> np.ndarray:
-        out = points.copy()
-        out[points[:, 2] > 0, 0] += dx
-        return out
-
-    return Image.fromarray(image), OpenPosePerson(*(moved(points) for points in person)), moved_mask
+    moved = OpenPosePerson(*(apply_affine(points, (1.0, dx, 0.0)) for points in person))
+    return Image.fromarray(image), moved, shifted(mask, dx, 0)
 
 
 def write_pose_frame(root: Path, phase: str, sequence: str, stem: str, frame: Image.Image,
