@@ -38,7 +38,7 @@ def run(opt: Namespace, model: torch.nn.Module, samples: Iterable[dict], n_frame
     start = time.perf_counter()
     count = 0
     try:
-        frames = generate(model, samples, device, face_features)
+        frames = generate(model, samples, device, face_features, getattr(opt, "reanchor_every", 0))
         for frame in tqdm(frames, total=n_frames, unit="frame", dynamic_ncols=True):
             writer.add(frame)
             count += 1

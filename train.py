@@ -5,7 +5,9 @@ process per GPU with NCCL, or per CPU worker with gloo; across nodes with torchr
 
 A run is checked before anything is written (flags, the run folder, every frame of the dataset, the networks
 and, with --continue_train, the checkpoint); SIGTERM / Ctrl-C finish the current step and save a resumable
-state; a non-finite loss or gradient skips that update (docs/TRAINING.md, docs/ERRORS.md).
+state; a non-finite loss or gradient skips that update, and weights holding NaN or inf are never saved (the run
+stops, keeping its last finite save). One process at a time trains a run folder: it holds the folder's lock
+(options/run_lock.py) from before the first check until it exits (docs/TRAINING.md, docs/ERRORS.md).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import signal
 import sys
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,15 +29,17 @@ from tqdm import tqdm
 
 from data import DataError, TemporalDataset, create_dataloader, create_dataset
 from data.order import ResumableSampler, SeededItems, epoch_items
-from models.checkpoint import CheckpointError, checkpoint_writer, read_checkpoint
+from models.checkpoint import CheckpointError, checkpoint_writer, listed, non_finite_keys, read_checkpoint
 from models.schedule import sequence_length
 from models.single_frame_model import SINGLE_FRAME_MODEL
 from models.single_frame_trainer import SingleFrameTrainer
 from models.trainer import DistributedContext, StepResult, Trainer
 from models.training_logger import TrainingLogger, visuals_to_images
+from models.warm_start import warm_start
 from options import TrainOptions
 from options.base_options import options_to_json, save_options
 from options.run_folder import LATEST, RunFolder
+from options.run_lock import RunLock, RunLockedError
 from options.saved_run import differing_run_flags
 from util.allocator import keep_freed_memory
 from util.device import DeviceError, select_device
@@ -146,15 +150,63 @@ def make_trainer(opt: argparse.Namespace, device: torch.device, distributed: Dis
     return (SingleFrameTrainer if opt.model == SINGLE_FRAME_MODEL else Trainer)(opt, device, distributed)
 
 
+# ---------------------------------------------------------------------------------------------- finite weights
+class NonFiniteWeights(RuntimeError):
+    """A network's state holds NaN or inf at a save: the run stops instead of saving it."""
+
+
+def non_finite_network(trainer: Trainer) -> str | None:
+    """The first network whose state (parameters and buffers) holds NaN or inf, with how much of it; None when
+    every network is finite."""
+    for label, network in trainer.networks().items():
+        state = network.state_dict()
+        bad = non_finite_keys(state)
+        if bad:
+            return f"{label} (NaN or inf in {len(bad)} of {len(state)} tensors: {listed(bad)})"
+    return None
+
+
+def last_save(opt: argparse.Namespace, labels: Sequence[str]) -> str:
+    """What the run's last save ('latest': its network files and training state) is, read back and checked, so
+    that a run stopping without saving says truly what it kept."""
+    run_folder = RunFolder.of(opt)
+    files = [run_folder.network_file(label, LATEST) for label in labels] + [run_folder.training_state_file(LATEST)]
+    present = [path for path in files if os.path.isfile(path)]
+    if not present:
+        return f"no checkpoint of this run was saved in {run_folder} before"
+    for path in present:
+        try:
+            saved = read_checkpoint(path, mmap=True)
+        except (CheckpointError, FileNotFoundError):
+            return f"the last checkpoint in {run_folder} cannot be read ({path}): start over with --start_over"
+        if path == files[-1]:  # the training state holds every network
+            states = list(saved.get("networks", {}).values()) if isinstance(saved, dict) else [None]
+        else:
+            states = [saved]
+        if not all(isinstance(state, dict) for state in states):
+            return f"the last checkpoint in {run_folder} is not a checkpoint of this run ({path}): start over"
+        if any(non_finite_keys(state) for state in states):
+            return (f"the last checkpoint in {run_folder} holds non-finite weights too ({path}): start over with "
+                    "--start_over or from an earlier epoch's files")
+    try:
+        resumes = run_folder.read_iter()
+    except ValueError:
+        resumes = None
+    at = f"resuming at epoch {resumes[0]}, iteration {resumes[1]}, " if resumes else ""
+    return f"the last finite checkpoint was kept: 'latest' in {run_folder} ({at}checked finite)"
+
+
 # ---------------------------------------------------------------------------------------------- signals
 class StopSignals:
     """SIGTERM and SIGINT ask training to stop after the current step (and save); a second one aborts at once.
 
     Under torchrun every rank stops at the same step: the request is combined over ranks after each step."""
 
-    def __init__(self, distributed: DistributedContext, device: torch.device) -> None:
+    def __init__(self, distributed: DistributedContext, device: torch.device,
+                 before_abort: Callable[[], None] = lambda: None) -> None:
         self.distributed = distributed
         self.device = device  # NCCL reduces tensors on the process's GPU only
+        self.before_abort = before_abort  # what must not be left behind by os._exit (the run folder's lock)
         self.received: int | None = None
         self.previous: dict[int, object] = {}
 
@@ -175,6 +227,7 @@ class StopSignals:
         if self.received is not None:
             print(f"\n{signal.Signals(number).name} again: aborting without saving (the last complete checkpoint "
                   "is intact)", file=sys.stderr, flush=True)
+            self.before_abort()
             os._exit(128 + number)
         self.received = number
         print(f"\n{signal.Signals(number).name}: finishing this step, then saving 'latest' (send it again to abort "
@@ -227,14 +280,39 @@ def prepare(opt: argparse.Namespace, distributed: DistributedContext) -> Prepare
         trainer.set_epoch(1)
         if opt.load_pretrain:
             lines += trainer.load_pretrained(opt.load_pretrain, opt.which_epoch)
+        lines += warm_start(trainer.model_g, opt)
     return Prepared(device, base_dataset, trainer, position, lines)
 
 
 def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
     """Run the training of ``opt``; returns the exit code. ``max_steps`` stops (and saves 'latest') after that
-    many loader batches of this call, as an interruption would; used by tests and benchmarks."""
+    many loader batches of this call, as an interruption would; used by tests and benchmarks.
+
+    The run folder is locked first (by rank 0 under torchrun): a second process on the same run is one line and
+    exit 1, having written nothing; the lock is released on every way out."""
     keep_freed_memory()
     distributed = init_distributed(opt)
+    lock = RunLock(RunFolder.of(opt))
+    if distributed.is_main:
+        try:
+            notice = lock.acquire()
+        except RunLockedError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except OSError as error:
+            print(f"error: {file_system_error(error, opt)}", file=sys.stderr)
+            return 1
+        if notice:
+            print(notice, file=sys.stderr)
+    try:
+        return train_locked(opt, max_steps, distributed, lock)
+    finally:
+        lock.release()
+
+
+def train_locked(opt: argparse.Namespace, max_steps: int | None, distributed: DistributedContext,
+                 lock: RunLock) -> int:
+    """`train` once the run folder is locked."""
     try:
         device, base_dataset, trainer, position, lines = prepare(opt, distributed)
         if distributed.is_main:
@@ -258,7 +336,7 @@ def train(opt: argparse.Namespace, max_steps: int | None = None) -> int:
                    f"sequences, {distributed.world_size} process(es) on {device}")
     finished_loop = False
     try:
-        with StopSignals(distributed, device) as signals:
+        with StopSignals(distributed, device, before_abort=lock.release) as signals:
             code = Loop(opt, trainer, base_dataset, logger, distributed, signals).run(position, max_steps)
         finished_loop = True
     except OSError as error:
@@ -306,6 +384,17 @@ class Loop:
         self.bad_in_a_row = self.bad_total = 0
 
     def save(self, label: str | int, position: Position) -> None:
+        """Save on rank 0, once every network's state is finite on every rank; NonFiniteWeights otherwise."""
+        bad = non_finite_network(self.trainer)
+        if self.distributed.enabled:  # buffers (norm statistics) may differ between ranks: stop together
+            flag = torch.tensor([float(bad is not None)], device=self.signals.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            bad = bad or ("a network of another rank" if flag.item() else None)
+        if bad is not None:
+            raise NonFiniteWeights(
+                f"the weights of {bad} became non-finite (found at the save after {position.total_steps} training "
+                f"sequences) and were not saved; {last_save(self.opt, list(self.trainer.networks()))}. Lower --lr, try "
+                "without --fp16 or check the data")
         if self.distributed.is_main:
             save_state(self.trainer, self.opt, label, position, self.n_frames)
 
@@ -367,6 +456,11 @@ class Loop:
                     for label in (LATEST, epoch):
                         self.save(label, after)
             return 0
+        except NonFiniteWeights as error:
+            progress.close()  # (ends the progress bar's line first)
+            if distributed.is_main:
+                print(f"error: {error}", file=sys.stderr)
+            return 1
         finally:
             progress.close()
 
@@ -397,8 +491,8 @@ class Loop:
         if self.bad_in_a_row < self.opt.max_bad_steps:
             return True
         print(f"error: {self.bad_in_a_row} updates in a row had non-finite losses or gradients (--max_bad_steps "
-              f"{self.opt.max_bad_steps}); stopped without saving, the last checkpoint in "
-              f"{RunFolder.of(self.opt)} is intact. Lower --lr, try without --fp16 "
+              f"{self.opt.max_bad_steps}); stopped without saving; "
+              f"{last_save(self.opt, list(self.trainer.networks()))}. Lower --lr, try without --fp16 "
               "or check the data", file=sys.stderr)
         return False
 

@@ -4,7 +4,8 @@ Where the files of a run go is `options.run_folder.RunFolder`'s business; this m
 Network files hold the bare ``state_dict()`` of one network (the reference's layout), so published vid2vid
 models and ours interchange. Loading is always ``weights_only=True``; a file that is missing, empty, truncated,
 not a PyTorch file or carries code is one `CheckpointError` line naming the file and the fix, with none of
-torch's own text.
+torch's own text. Weights holding NaN or inf are refused the same way (`check_finite`): a run that diverged must
+not quietly make black frames or start another run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -22,6 +23,8 @@ from util.atomic import write_atomically
 
 OPTIONAL_BUFFER_SUFFIX = "num_batches_tracked"  # absent from files written by PyTorch 0.4.0
 MAX_KEYS_LISTED = 5
+DIVERGED_FIX = ("the training that wrote it diverged: use an earlier save (--which_epoch) or train again with a lower "
+                "--lr")
 
 
 class CheckpointError(RuntimeError):
@@ -65,12 +68,41 @@ def read_checkpoint(path: str | os.PathLike, what: str = "checkpoint", fix: str 
 
 def read_state_dict(path: str | os.PathLike, what: str = "checkpoint", fix: str = "re-download or re-save it",
                     mmap: bool = False) -> dict[str, torch.Tensor]:
-    """`read_checkpoint` of a file that must hold a bare state_dict (name -> tensor)."""
+    """`read_checkpoint` of a file that must hold a bare state_dict (name -> tensor) of finite values."""
+    state = read_tensors(path, what, fix, mmap)
+    check_finite(state, f"{what} {os.fspath(path)}", fix)
+    return state
+
+
+def read_tensors(path: str | os.PathLike, what: str, fix: str, mmap: bool = False) -> dict[str, torch.Tensor]:
+    """`read_state_dict` without the finiteness check (for a caller that checks the state itself)."""
     state = read_checkpoint(path, what, fix, mmap)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{what} {os.fspath(path)} is not a state_dict of tensors (expected one network's "
                               f"weights): {fix}")
     return state
+
+
+# ---------------------------------------------------------------------------------------------- finite values
+def non_finite_keys(state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Keys of the floating-point tensors of ``state`` (parameters and buffers alike) holding NaN or inf.
+
+    One flag per tensor, gathered in one transfer (a state on the GPU synchronises once)."""
+    floats = [(key, value) for key, value in state.items() if value.is_floating_point() and value.numel()
+              and not value.is_meta]
+    if not floats:
+        return []
+    finite = torch.stack([torch.isfinite(value).all() for _, value in floats]).cpu()
+    return [key for (key, _), ok in zip(floats, finite.tolist(), strict=True) if not ok]
+
+
+def check_finite(state: Mapping[str, torch.Tensor], described: str, fix: str = DIVERGED_FIX) -> None:
+    """CheckpointError, one line, when a tensor of ``state`` holds NaN or inf; ``described`` names the file
+    (e.g. "checkpoint checkpoints/run/latest_net_G0.pth")."""
+    bad = non_finite_keys(state)
+    if bad:
+        raise CheckpointError(f"{described} holds non-finite weights (NaN or inf in {len(bad)} of {len(state)} "
+                              f"tensors: {listed(bad)}), which compute NaN (black frames); it is refused: {fix}")
 
 
 # ---------------------------------------------------------------------------------------------- strict check
@@ -152,20 +184,22 @@ def check_state_dict(network: nn.Module, state: dict[str, torch.Tensor], source:
 
 def load_state_dict_strict(network: nn.Module, state: dict[str, torch.Tensor], source: str = "<state_dict>",
                            label: str | None = None) -> None:
-    """Strict load of an in-memory state_dict (see `check_state_dict`); a network on the meta device takes
-    the tensors themselves (no copy)."""
+    """Strict load of an in-memory state_dict (see `check_state_dict`) of finite values (`check_finite`); a
+    network on the meta device takes the tensors themselves (no copy)."""
+    check_finite(state, f"checkpoint {source}" + (f" ({label})" if label else ""))
     on_meta = any(t.is_meta for t in [*network.parameters(), *network.buffers()])
     network.load_state_dict(check_state_dict(network, state, source, label), strict=True, assign=on_meta)
 
 
 def load_network(network: nn.Module, path: str, label: str | None = None,
                  fix: str = "check --checkpoints_dir, --name and --which_epoch", mmap: bool = False) -> None:
-    """Strictly load a reference-format network file into ``network``."""
-    load_state_dict_strict(network, read_state_dict(path, "checkpoint", fix, mmap), path, label)
+    """Strictly load a reference-format network file of finite values into ``network``."""
+    load_state_dict_strict(network, read_tensors(path, "checkpoint", fix, mmap), path, label)
 
 
 def load_network_leniently(network: nn.Module, path: str, label: str) -> str:
-    """``--load_pretrain``: load the tensors whose name and shape match, keep the rest; one report line."""
+    """``--load_pretrain``: load the tensors whose name and shape match, keep the rest; one report line. A file
+    holding NaN or inf is refused whole (`read_state_dict`)."""
     saved = read_state_dict(path, "--load_pretrain checkpoint",
                             "re-save it, or point --load_pretrain at another run folder")
     own = network.state_dict()

@@ -252,20 +252,26 @@ def generate(
     samples: Iterable[Clip],
     device: torch.device | str = "cpu",
     face_features: dict[int, torch.Tensor] | None = None,
+    reanchor_every: int = 0,
 ) -> Iterator[TestFrame]:
     """Run the sequential generator over test windows in order (the reference test.py's loop).
 
     A clip with ``starts_sequence`` begins a new sequence: its history is made from the real frames, the
     single-frame G or zeros (see ``GeneratorModel.first_frames``); later clips reuse the previous outputs of
-    every scale. Yields one `TestFrame` per clip.
+    every scale. With ``reanchor_every`` N > 0 (``--reanchor_every``, not in the reference) the history is made
+    afresh the same way every N generated frames of a sequence. Yields one `TestFrame` per clip.
     """
     prev_outputs = None
+    generated = 0  # frames generated in the current sequence
     for sample in samples:
         clip = sample.as_batch().to(device)  # (1, tG, C, H, W)
         if clip.starts_sequence:
-            prev_outputs = None
+            prev_outputs, generated = None, 0
         elif prev_outputs is None:
             raise ValueError("the first test window must start a sequence (starts_sequence True)")
+        elif reanchor_every and generated % reanchor_every == 0:
+            prev_outputs = None
+        generated += 1
         out = model.inference(clip.label, clip.real, clip.instance, prev_outputs, face_features)
         prev_outputs = out.prev_outputs
         yield TestFrame(fake_image=out.fake_image[0], real_label=out.real_label[0], scale_outputs=out.scale_outputs,

@@ -8,11 +8,11 @@
 `step` does what test.py does for one window, without a dataset folder: the input is converted as the run's
 dataset mode converts a file (label maps or input images as data/modes/folders.py `frame_from_images`; RGB
 frames of pose and face runs through MediaPipe / dlib and data/modes/pose.py, face.py; the same transform), the
-last n_frames_G inputs are kept, and the generator's previous outputs are carried from call to call. The first n_frames_G - 1
-inputs of a shot only fill the history (test.py's results start at the same frame), with the first-frame source
-the run uses: the single-frame G (--use_single_G), the real frames given to `step` (--use_real_img) or none
-(--no_first_img). So on the same inputs the frames are test.py's, bit for bit in float32, and memory stays flat:
-nothing grows with the number of frames.
+last n_frames_G inputs are kept, and the generator's previous outputs are carried from call to call. The first
+n_frames_G - 1 inputs of a shot only fill the history (test.py's results start at the same frame), with the
+first-frame source the run uses: the single-frame G (--use_single_G), the real frames given to `step`
+(--use_real_img) or none (--no_first_img). So on the same inputs the frames are test.py's, bit for bit in
+float32, and memory stays flat: nothing grows with the number of frames.
 """
 from __future__ import annotations
 

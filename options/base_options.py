@@ -18,7 +18,7 @@ from data.modes import MODES, mode_names  # the registry of dataset modes lives 
 from data.transforms import round_to_multiple
 
 from .choices import CROP_KEYWORDS, SCALE_KEYWORDS
-from .run_folder import RunFolder
+from .run_folder import RunFolder, path_flag_problem
 from .shared_flags import NO_OP, add_shared_flags, int_list, int_or_inf
 
 # Re-exported: scripts and the train/test options import these from here.
@@ -90,6 +90,13 @@ class BaseOptions:
 
     def validate(self, opt: argparse.Namespace) -> None:
         """Reject impossible values at parse time instead of failing deep inside training."""
+        problem = path_flag_problem(opt)  # a name that leads out of its folder, before anything is read there
+        if problem:
+            raise OptionsError(problem)
+        for action in self.parser._actions:  # NaN or inf never helps: --lr inf trains NaN weights
+            value = getattr(opt, action.dest, None)
+            if action.type is float and isinstance(value, float) and not math.isfinite(value):
+                raise OptionsError(f"{action.option_strings[0]} must be a finite number, got {value}")
         positive = ["batchSize", "loadSize", "fineSize", "output_nc", "ngf", "ndf", "n_frames_G",
                     "n_scales_spatial", "n_downsample_G", "n_local_enhancers"]
         non_negative = ["label_nc", "n_blocks", "n_blocks_local", "nThreads"]

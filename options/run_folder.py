@@ -9,6 +9,11 @@ A run named N keeps everything in two places, both built here and nowhere else:
   the loss log ``loss_log.txt`` and the snapshot page ``web/``;
 * ``runs/N/`` — the TensorBoard events.
 
+Names stay inside these folders: `path_flag_problem` refuses a --name (or --single_G_name, --which_epoch,
+--phase) that is empty, absolute or has an empty, ``.`` or ``..`` part (nested run names like ``exp/run1`` are
+fine). While a train.py process trains a run, it holds ``<checkpoints_dir>/N/train.lock``
+(options/run_lock.py).
+
 Its life: `protect` refuses to train over a run by accident, `clear` (``--start_over``) removes it,
 `write_options` describes it, `save` writes one complete save atomically (every file under a temporary name
 renamed when complete, ``iter.txt``, then the manifest last), `check_manifest` lets a reader refuse files of an
@@ -41,10 +46,55 @@ WEB_FOLDER = "web"
 EVENTS_ROOT = "runs"  # TensorBoard's folder, relative to where train.py runs (as `tensorboard --logdir runs`)
 LATEST = "latest"
 PARTIAL_PREFIX = ".partial-"  # util/atomic.py's temporary names
+LOCK_FILE = "train.lock"
+
+# Flags that become part of a path: flag -> (may hold nested folders, what the value is, how to point elsewhere).
+PATH_FLAGS = {
+    "name": (True, "a run's folder under --checkpoints_dir, runs/ and --results_dir",
+             "use a plain or nested name (my_run, exp/run1) and choose where runs go with --checkpoints_dir"),
+    "single_G_name": (True, "a run folder under --checkpoints_dir",
+                      "name a run there (nested names like exp/run1 are fine) or pass --checkpoints_dir"),
+    "which_epoch": (False, "the label in the file names <label>_net_*.pth of this run",
+                    "give 'latest' or an epoch number (another run's weights: --name, --load_pretrain)"),
+    "phase": (False, "the prefix of the folders <phase>_A, <phase>_B of --dataroot",
+              "give a split such as train or test (another dataset: --dataroot)"),
+}
 
 
 class ManifestError(RuntimeError):
     """A file of a save differs from the save manifest beside it (an interrupted save mixed two iterations)."""
+
+
+def path_flag_problem(opt: Namespace) -> str | None:
+    """One line naming the first `PATH_FLAGS` value of ``opt`` that would put files outside its folder, and the
+    fix; None when all are fine. An empty --single_G_name means its default and is fine."""
+    for dest, (nested, what, fix) in PATH_FLAGS.items():
+        value = getattr(opt, dest, None)
+        if value is None or dest == "single_G_name" and value == "":
+            continue
+        problem = name_problem(str(value), nested)
+        if problem:
+            return f"--{dest} {str(value)!r} {problem}: it is {what}; {fix}"
+    return None
+
+
+def name_problem(value: str, nested: bool) -> str | None:
+    """What makes ``value`` unusable as a part of a path inside its parent folder, or None."""
+    parts = value.split("/")
+    if not value.strip():
+        return "is empty"
+    if "\0" in value:
+        return "contains a NUL character"
+    if os.path.isabs(value):
+        return "is an absolute path"
+    if ".." in parts:
+        return "has a '..' part, which leads out of its folder"
+    if not nested and len(parts) > 1:
+        return "contains '/'"
+    if any(part in ("", ".") for part in parts):
+        cleaned = "/".join(part for part in parts if part not in ("", "."))
+        return f"has an empty or '.' part (write it as {cleaned!r})" if cleaned else "names no folder"
+    return None
 
 
 @dataclass(frozen=True)
@@ -113,6 +163,10 @@ class RunFolder:
         return self.file(WEB_FOLDER)
 
     @property
+    def lock_file(self) -> str:
+        return self.file(LOCK_FILE)
+
+    @property
     def events_dir(self) -> str:
         return os.path.normpath(os.path.join(self.events_root, self.name))
 
@@ -177,10 +231,10 @@ class RunFolder:
         """Refuse to start a run over an existing one by accident, or to resume one that is not there.
 
         Raises ValueError (a run is here and neither --continue_train nor --start_over was given) or
-        FileNotFoundError (--continue_train without a run folder)."""
+        FileNotFoundError (--continue_train without a run folder, or with one holding nothing but the lock)."""
         present = self.run_files()
         if not present:
-            if continue_train and not self.exists():
+            if continue_train and not (self.exists() and set(os.listdir(self.path)) - {LOCK_FILE}):
                 raise FileNotFoundError(f"--continue_train: no run in {self.path}; check --name/--checkpoints_dir, "
                                         "or drop --continue_train to start it")
             return
@@ -278,3 +332,4 @@ def file_digest(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from util.flag_marks import run_flag_dests
 
-from .run_folder import RunFolder
+from .run_folder import RunFolder, path_flag_problem
 
 if TYPE_CHECKING:
     from .base_options import BaseOptions
@@ -110,8 +110,10 @@ def with_saved_run_flags(options: BaseOptions, argv: Sequence[str]) -> tuple[lis
     """
     parser = options.parser
     given = explicit_flags(parser, argv)
-    run_folder = RunFolder(getattr(given, "checkpoints_dir", parser.get_default("checkpoints_dir")),
-                           getattr(given, "name", parser.get_default("name")))
+    name = getattr(given, "name", parser.get_default("name"))
+    if path_flag_problem(argparse.Namespace(name=name)):  # the option check says why, before a read outside
+        return list(argv), SavedRun()
+    run_folder = RunFolder(getattr(given, "checkpoints_dir", parser.get_default("checkpoints_dir")), name)
     found = run_folder.read_options()
     if found is None:
         return list(argv), SavedRun()

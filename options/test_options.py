@@ -34,6 +34,10 @@ class TestOptions(BaseOptions):
             help="index of the first frame read from every sequence; earlier frames are ignored")
         add("--use_real_img", action="store_true",
             help="seed each sequence with its real frames (<phase>_B) as the first n_frames_G-1 outputs")
+        add("--reanchor_every", type=int, default=0,
+            help="(not in the reference) every N generated frames of a sequence, make the history afresh from the "
+                 "first-frame source (--use_single_G or --use_real_img) instead of the model's own outputs: "
+                 "stops drift on long sequences at the cost of a jump every N frames; 0: never")
         add("--ntest", type=int_or_inf, default=math.inf, help=NO_OP + "a test-item limit the reference never applied")
         add("--aspect_ratio", type=float, default=1.0,
             help=NO_OP + "width/height stretch of saved results; frames are saved at the generated size")
@@ -45,6 +49,11 @@ class TestOptions(BaseOptions):
             raise OptionsError(f"--batchSize {opt.batchSize}: test.py generates one frame at a time; use 1")
         if opt.how_many < 1:
             raise OptionsError(f"--how_many must be >= 1, got {opt.how_many}")
+        if opt.reanchor_every < 0:
+            raise OptionsError(f"--reanchor_every must be >= 0 (0: never), got {opt.reanchor_every}")
+        if opt.reanchor_every and (opt.no_first_img or not (opt.use_single_G or opt.use_real_img)):
+            raise OptionsError("--reanchor_every makes the history afresh from the first-frame source: pass "
+                               "--use_single_G or --use_real_img (not --no_first_img)")
         if opt.start_frame < 0:
             raise OptionsError(f"--start_frame must be >= 0, got {opt.start_frame}")
         if opt.aspect_ratio <= 0:

@@ -18,7 +18,7 @@ class TrainOptions(BaseOptions):
         """The shared flags, then the training-only groups in --help order."""
         super().initialize(parser)
         for add_group in (add_progress_flags, add_optimizer_flags, add_loss_flags, add_clip_flags,
-                          add_memory_flags):
+                          add_small_budget_flags, add_memory_flags):
             add_group(parser)
 
     def validate(self, opt: argparse.Namespace) -> None:
@@ -42,6 +42,15 @@ class TrainOptions(BaseOptions):
             raise OptionsError("--fp16 and --bf16 both pick the autocast precision; pass only one of them")
         if opt.continue_train and opt.start_over:
             raise OptionsError("--continue_train resumes this run and --start_over discards it; pass only one")
+        if not 0.0 <= opt.occlusion_init < 1.0:
+            raise OptionsError(f"--occlusion_init must be in (0, 1) (0: the reference's initialisation), got "
+                               f"{opt.occlusion_init}")
+        if opt.occlusion_init and opt.model != "vid2vid":
+            raise OptionsError("--occlusion_init sets the sequential generator's occlusion weight; the per-frame "
+                               "model (--model single_frame) has none, drop the flag")
+        if opt.warm_start_G and (opt.continue_train or opt.model != "vid2vid"):
+            raise OptionsError("--warm_start_G starts a new vid2vid run from a per-frame generator; drop it with "
+                               "--continue_train (the run's own weights are resumed) or --model single_frame")
         if opt.continue_train and opt.load_pretrain:
             raise OptionsError("--continue_train resumes this run and --load_pretrain starts a new one from "
                                "another run's networks; pass only one of them")
@@ -133,6 +142,18 @@ def add_clip_flags(parser: argparse.ArgumentParser) -> None:
              "detached) and doubles every --niter_step epochs up to this value")
     add("--niter_fix_global", type=int, default=0,
         help="epochs during which only the finest generator scale learns; 0 trains all scales from the start")
+
+
+def add_small_budget_flags(parser: argparse.ArgumentParser) -> None:
+    """Starts for small data and CPU budgets (not in the reference; measured in docs/RESULTS.md)."""
+    add = parser.add_argument_group("small-budget starts (not in the reference; docs/RESULTS.md)").add_argument
+    add("--warm_start_G", type=str, default="",
+        help="start G from a per-frame run's generator file (<run>/latest_net_G_<loadSize>.pth of a --model "
+             "single_frame run with this --ngf / --n_downsample_G / --n_blocks): its layers are copied and the "
+             "previous-frame encoder starts shut, so step 0 draws the per-frame model's image")
+    add("--occlusion_init", type=float, default=0.0,
+        help="the occlusion weight starts at this share of G's raw image (the rest: the warped previous frame), "
+             "e.g. 0.95; 0 keeps the reference's initialisation (about 0.5)")
 
 
 def add_memory_flags(parser: argparse.ArgumentParser) -> None:

@@ -183,9 +183,19 @@ def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[in
                 f"python scripts/pose/transfer.py SOURCE_VIDEO.mp4 --name {name}"]
     else:
         flags = f"--label_nc {label_nc} {load}"
-    train = f"python train.py --name {name} --dataroot {root} {flags}"
-    test = f"python test.py --name {name} --dataroot {root} --use_real_img"
-    return [train, test]
+    if args.kind == "face":
+        return [f"python train.py --name {name} --dataroot {root} {flags}",
+                f"python test.py --name {name} --dataroot {root} --use_real_img"]
+    # the small-budget recipe of docs/RESULTS.md: a per-frame run first, vid2vid warm-started from it
+    per_frame = shlex.quote(f"{Path(args.dataroot).name or 'my_video'}_per_frame")
+    warm = f"checkpoints/{per_frame}/latest_net_G_{size[0]}.pth"
+    return [f"python train.py --model single_frame --name {per_frame} --dataroot {root} {flags}",
+            f"python train.py --name {name} --dataroot {root} {flags} --warm_start_G {warm} {RECIPE_FLAGS}",
+            f"python test.py --name {name} --dataroot {root} --use_single_G --single_G_name {per_frame}"]
+
+
+# what the recipe adds to a vid2vid run besides the warm start (docs/RESULTS.md, docs/TRAINING.md)
+RECIPE_FLAGS = "--occlusion_init 0.95 --niter_step 1000"
 
 
 # --kind pose: the reference's pose recipes (scripts/pose/train_256p.sh) at the frames' height, at most 256

@@ -48,6 +48,10 @@ def test_edges_from_a_real_video_train_and_test(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "12 frames" in out and "2 sequences (1 test, 1 train)" in out and "12 frames written" in out
     assert "python train.py --name bikes --dataroot" in out and "--label_nc 0 --input_nc 1 --loadSize 128" in out
+    # the small-budget recipe: a per-frame run, vid2vid warm-started from its generator, tested with it
+    assert "python train.py --model single_frame --name bikes_per_frame" in out
+    assert "--warm_start_G checkpoints/bikes_per_frame/latest_net_G_128.pth --occlusion_init 0.95" in out
+    assert "python test.py --name bikes --dataroot" in out and "--use_single_G --single_G_name bikes_per_frame" in out
     edges = sorted((root / "train_A" / "bikes_000").iterdir())
     frames = sorted((root / "train_B" / "bikes_000").iterdir())
     assert len(edges) == len(frames) == 6 and (root / "test_A" / "bikes_001").is_dir()
@@ -146,13 +150,16 @@ def test_readme_own_video_commands_work_as_printed(tmp_path: Path, monkeypatch: 
     folder; training is cut to one step (the rest of the command is as printed)."""
     commands = readme_commands("### Your own video")
     assert [c[:2] for c in commands] == [["source", ".venv/bin/activate"], ["python", "scripts/video_to_dataset.py"],
-                                         ["python", "train.py"], ["python", "test.py"]]
+                                         ["python", "train.py"], ["python", "train.py"], ["python", "test.py"]]
     monkeypatch.chdir(tmp_path)
     convert = [video("bikes.mp4") if a == "my_video.mp4" else a for a in commands[1][2:]]
     assert tool.main([*convert, "--max_frames", "60", "--every", "4"]) == 0  # two sequences of 30
-    opt = TrainOptions().parse(commands[2][2:], save=False, verbose=False)
-    assert load_script("train.py").train(opt, max_steps=1) == 0
-    assert load_script("test.py").main([*commands[3][2:], "--nThreads", "0"]) == 0
+    for train_command in commands[2:4]:  # the per-frame run, then vid2vid warm-started from its generator
+        opt = TrainOptions().parse(train_command[2:], save=False, verbose=False)
+        assert load_script("train.py").train(opt, max_steps=1) == 0
+    log = (tmp_path / "checkpoints" / "my_video" / "loss_log.txt")
+    assert log.is_file() and (tmp_path / "checkpoints" / "my_video_per_frame" / "latest_net_G_256.pth").is_file()
+    assert load_script("test.py").main([*commands[4][2:], "--nThreads", "0"]) == 0
     assert (tmp_path / "results" / "my_video" / "test_latest" / "index.html").is_file()
 
 
