@@ -99,9 +99,11 @@ def run_dir(work: Path, trained: Path) -> Path:
     return Path(shutil.copytree(trained, work / "checkpoints" / "run"))
 
 
-def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """(size, mtime) of every file under ``root``."""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+def snapshot(root: Path) -> dict[str, object]:
+    """Every folder (as "dir") and file (size, mtime) under ``root``: what "nothing left behind" compares, so an
+    empty folder left behind counts as much as a file."""
+    return {str(p.relative_to(root)): "dir" if p.is_dir() else (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*")}
 
 
 def the_error_line(code: int | str | None, err: str, expected: int, *fragments: str) -> str:
@@ -133,7 +135,7 @@ def expect(work: Path, capsys: pytest.CaptureFixture) -> Expect:
             result = exit_.code
         line = the_error_line(result, capsys.readouterr().err, code, *fragments)
         if unchanged:
-            assert snapshot(work) == before, "a failed run must leave every file as it was"
+            assert snapshot(work) == before, "a failed run must leave every file and folder as it was"
         return line
 
     return check

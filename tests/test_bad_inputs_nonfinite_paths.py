@@ -31,37 +31,13 @@ from models.checkpoint import CheckpointError, load_network, non_finite_keys
 from models.discriminator_model import DiscriminatorModel
 from options.run_folder import LOCK_FILE, RunFolder
 from options.run_lock import RunLock, RunLockedError
-from tests.test_bad_inputs import REPO, inference_args, test_py, the_error_line, train_args
+from tests.test_bad_inputs import REPO, inference_args, snapshot, test_py, the_error_line, train_args
 
 # the setup of tests/test_bad_inputs.py: the sample dataset, a run trained for one step, a working folder
 pristine, trained, work, run_dir = bad_inputs.pristine, bad_inputs.trained, bad_inputs.work, bad_inputs.run_dir
+refused = bad_inputs.expect  # the_error_line, and every file and folder of the working folder as it was
 
 Action = Callable[[], int]
-
-
-def tree(root: Path) -> dict[str, object]:
-    """Every folder (as "dir") and file (size, mtime) under ``root``: what "nothing left behind" compares."""
-    return {str(p.relative_to(root)): "dir" if p.is_dir() else (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.rglob("*")}
-
-
-@pytest.fixture
-def refused(work: Path, capsys: pytest.CaptureFixture) -> Callable[..., str]:
-    """``refused(action, code, *fragments)``: `the_error_line` of ``action`` (a SystemExit is its code), and no
-    file or folder of the working folder added, removed or changed."""
-
-    def check(action: Action, code: int, *fragments: str) -> str:
-        before = tree(work)
-        capsys.readouterr()
-        try:
-            result = action()
-        except SystemExit as exit_:
-            result = exit_.code
-        line = the_error_line(result, capsys.readouterr().err, code, *fragments)
-        assert tree(work) == before, "a refused run must leave every file and folder as it was"
-        return line
-
-    return check
 
 
 def poison(path: Path, network: str | None = None) -> str:
@@ -140,7 +116,7 @@ def test_skipped_updates_stop_with_a_true_line_about_the_last_save(run_dir: Path
         assert "the last finite checkpoint was kept: 'latest' in checkpoints/run (resuming at epoch 1" in err
 
 
-def test_test_py_refuses_nan_weights(run_dir: Path, refused: Callable[..., str]) -> None:
+def test_test_py_refuses_nan_weights(run_dir: Path, refused: bad_inputs.Expect) -> None:
     key = poison(run_dir / "latest_net_G0.pth")
     (run_dir / "latest_checkpoint.json").unlink()  # (a run saved by a version without the check had one that matched)
     refused(lambda: test_py.main(inference_args("--use_real_img")), 1,
@@ -158,14 +134,14 @@ def test_streaming_refuses_nan_weights(run_dir: Path) -> None:
         Synthesizer.from_run("run", checkpoints_dir="checkpoints", flags=["--use_real_img"])
 
 
-def test_load_pretrain_refuses_nan_weights(run_dir: Path, refused: Callable[..., str]) -> None:
+def test_load_pretrain_refuses_nan_weights(run_dir: Path, refused: bad_inputs.Expect) -> None:
     poison(run_dir / "latest_net_G0.pth")
     refused(lambda: train.main(train_args("--load_pretrain", "checkpoints/run")), 1,
             "error: --load_pretrain checkpoint checkpoints/run/latest_net_G0.pth holds non-finite weights (NaN or inf "
             "in 1 of 197 tensors", "it is refused: re-save it, or point --load_pretrain at another run folder")
 
 
-def test_continue_train_refuses_a_nan_training_state(run_dir: Path, refused: Callable[..., str]) -> None:
+def test_continue_train_refuses_a_nan_training_state(run_dir: Path, refused: bad_inputs.Expect) -> None:
     poison(run_dir / "latest_training_state.pth", network="D")
     refused(lambda: train.main(train_args("--continue_train", name="run")), 1,
             "error: checkpoint checkpoints/run/latest_training_state.pth (D) holds non-finite weights (NaN or inf in "
@@ -184,7 +160,7 @@ def test_a_buffer_holding_inf_is_refused_and_nothing_is_loaded(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e400"])
-def test_non_finite_float_flags_are_refused(work: Path, refused: Callable[..., str], value: str) -> None:
+def test_non_finite_float_flags_are_refused(work: Path, refused: bad_inputs.Expect, value: str) -> None:
     refused(lambda: train.main(train_args("--lr", value)), 2,
             f"train.py: error: --lr must be a finite number, got {float(value)}")
 
@@ -203,7 +179,7 @@ NAME_CASES = [
 
 
 @pytest.mark.parametrize(("name", "fragment"), NAME_CASES)
-def test_train_py_names_outside_the_run_folders(work: Path, refused: Callable[..., str], name: str,
+def test_train_py_names_outside_the_run_folders(work: Path, refused: bad_inputs.Expect, name: str,
                                                 fragment: str) -> None:
     name = str(work / "elsewhere") if name == "ABSOLUTE" else name
     refused(lambda: train.main(train_args(name=name)), 2, "train.py: error: ", fragment,
@@ -225,7 +201,7 @@ TEST_PY_CASES = [
 
 
 @pytest.mark.parametrize(("flags", "fragment"), TEST_PY_CASES)
-def test_test_py_names_outside_the_run_folders(run_dir: Path, refused: Callable[..., str], flags: list[str],
+def test_test_py_names_outside_the_run_folders(run_dir: Path, refused: bad_inputs.Expect, flags: list[str],
                                                fragment: str) -> None:
     (run_dir.parent / "gray").mkdir()  # another run the flag would have loaded
     refused(lambda: test_py.main([*inference_args("--use_real_img"), *flags]), 2, "error: ", fragment)
@@ -245,7 +221,7 @@ def write_lock(run: Path, pid: int) -> None:
     (run / LOCK_FILE).write_text(json.dumps({"pid": pid, "host": socket.gethostname(), "since": "earlier"}))
 
 
-def test_a_run_locked_by_a_running_process_is_refused(work: Path, refused: Callable[..., str]) -> None:
+def test_a_run_locked_by_a_running_process_is_refused(work: Path, refused: bad_inputs.Expect) -> None:
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         write_lock(work / "checkpoints" / "new", holder.pid)
@@ -271,7 +247,7 @@ def test_a_stale_lock_is_taken_over_with_a_notice(work: Path, capsys: pytest.Cap
     assert not (work / "checkpoints" / "new" / LOCK_FILE).exists()  # released at the end
 
 
-def test_a_failed_start_releases_the_lock_and_its_folders(work: Path, refused: Callable[..., str]) -> None:
+def test_a_failed_start_releases_the_lock_and_its_folders(work: Path, refused: bad_inputs.Expect) -> None:
     refused(lambda: train.main(train_args("--continue_train", name="ghost")), 1, "no run in checkpoints/ghost")
     lock = RunLock(RunFolder("checkpoints", "again"))
     assert lock.acquire() is None and (work / "checkpoints" / "again" / LOCK_FILE).is_file()
@@ -307,11 +283,11 @@ def test_two_train_py_processes_on_one_run(dataroot: Path, tmp_path: Path) -> No
             assert first.poll() is None and time.time() < deadline, first.communicate()[1][-2000:]
             time.sleep(0.1)
         first.send_signal(signal.SIGSTOP)  # (its files stay as they are while the second one runs)
-        before = tree(tmp_path)
+        before = snapshot(tmp_path)
         second = subprocess.run(args, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
         the_error_line(second.returncode, second.stderr, 1, f"error: checkpoints/r is being trained by process "
                        f"{first.pid} on {socket.gethostname()}", "choose another --name")
-        assert tree(tmp_path) == before
+        assert snapshot(tmp_path) == before
         first.send_signal(signal.SIGCONT)
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=120) == 0
