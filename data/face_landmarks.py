@@ -137,4 +137,11 @@ def load_dlib(predictor_path: str):  # noqa: ANN201 - dlib's detector and predic
     """dlib's frontal face detector and the 68-point predictor at ``predictor_path``."""
     import dlib
 
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(predictor_path)
+    try:
+        predictor = dlib.shape_predictor(predictor_path)
+    except RuntimeError as error:  # dlib's "Error deserializing object of type ..." for a damaged or wrong file
+        reason = " ".join(str(error).split())[:120]
+        raise LandmarkError(f"{predictor_path} is not a dlib 68-point shape predictor ({reason}); it is damaged or "
+                            f"another file: replace it with {PREDICTOR_FILE} (pip install --force-reinstall "
+                            "face-recognition-models ships it), or pass --predictor PATH") from None
+    return dlib.get_frontal_face_detector(), predictor

@@ -40,8 +40,9 @@ class Segmenter:
     """``segmenter(frame)`` -> 'L' label image of the frame's size; ``label_nc`` once known."""
 
     def __init__(self, network: Callable, label_nc: int | None, normalise: bool,
-                 id_map: dict[int, int] | None) -> None:
+                 id_map: dict[int, int] | None, source: str = "the segmenter") -> None:
         self.network = network
+        self.source = source  # what messages call it: "--segmenter seg.pt"
         self.label_nc = label_nc
         self.normalise = normalise
         self.lookup = None
@@ -55,14 +56,27 @@ class Segmenter:
         x = torch.from_numpy(np.asarray(frame.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
         if self.normalise:
             x = (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        scores = self.network(x)
+        expected = ("a segmenter takes a (1, 3, H, W) float RGB frame in [0, 1] and returns (1, classes, H, W) "
+                    "scores (or a dict with 'out')")
+        try:
+            scores = self.network(x)
+        except (RuntimeError, TypeError, ValueError, IndexError) as error:  # a TorchScript call raises these
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            reason = (lines[-1] if lines else "").removeprefix("RuntimeError: ")[:200]  # (TorchScript: the cause)
+            raise SegmenterError(f"{self.source} failed on a (1, 3, {x.shape[-2]}, {x.shape[-1]}) frame "
+                                 f"({type(error).__name__}: {reason}); {expected}") from None
         if isinstance(scores, dict):
+            if "out" not in scores:
+                raise SegmenterError(f"{self.source} returned a dict without 'out' (keys: {sorted(scores)}); "
+                                     f"{expected}")
             scores = scores["out"]
+        if not isinstance(scores, torch.Tensor):
+            raise SegmenterError(f"{self.source} returned a {type(scores).__name__}, not a tensor; {expected}")
         if scores.dim() != 4 or scores.shape[0] != 1 or scores.shape[-2:] != x.shape[-2:]:
-            raise SegmenterError(f"the segmenter returned {tuple(scores.shape)}; expected (1, classes, "
+            raise SegmenterError(f"{self.source} returned {tuple(scores.shape)}; expected (1, classes, "
                                  f"{x.shape[-2]}, {x.shape[-1]}) scores for a {x.shape[-1]}x{x.shape[-2]} frame")
         if scores.shape[1] > 256:
-            raise SegmenterError(f"the segmenter has {scores.shape[1]} classes; label maps hold at most 256")
+            raise SegmenterError(f"{self.source} has {scores.shape[1]} classes; label maps hold at most 256")
         if self.lookup is None:
             self.label_nc = int(scores.shape[1])
         ids = scores[0].argmax(0).to(torch.uint8).numpy()
@@ -92,7 +106,8 @@ def load_segmenter(source: str) -> Segmenter:
         network = getattr(segmentation, source)(weights=None, weights_backbone=None, aux_loss=True)
         state = read_state_dict(path, f"{source} weights", "re-download them")
         network.load_state_dict(check_state_dict(network, state, str(path)), strict=True)
-        return Segmenter(network.eval(), CITYSCAPES_LABEL_NC, normalise=True, id_map=VOC_TO_CITYSCAPES)
+        return Segmenter(network.eval(), CITYSCAPES_LABEL_NC, normalise=True, id_map=VOC_TO_CITYSCAPES,
+                         source=f"--segmenter {source}")
     path = Path(source)
     if not path.is_file():
         raise SegmenterError(f"--segmenter {source}: no such file, and not one of {', '.join(DEEPLAB_MODELS)}")
@@ -105,4 +120,4 @@ def load_segmenter(source: str) -> Segmenter:
         raise SegmenterError(f"--segmenter {source} is not a TorchScript (.pt) or torch.export (.pt2) file "
                              f"({type(error).__name__}); export your model with torch.jit.script / "
                              "torch.jit.trace or torch.export.save") from None
-    return Segmenter(network, None, normalise=False, id_map=None)
+    return Segmenter(network, None, normalise=False, id_map=None, source=f"--segmenter {source}")

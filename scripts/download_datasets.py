@@ -5,7 +5,9 @@
 The reference's own scripts/download_datasets.py fetched one zip from Google Drive (id
 1rPcbnanuApZeo2uc7h55OneBkbcFCnnf) into datasets/ and unzipped it there; by the reference's README it holds its
 example Cityscapes sequence and the face and pose examples (DensePose / OpenPose results included). Here the zip is
-resumed if interrupted (``--url`` mirrors are tried first), its members are checked, it is unpacked and removed.
+resumed if interrupted (``--url`` mirrors are tried first) and takes its name only once it is checked (a zip, intact,
+no unsafe member); it is then unpacked (folders appear whole) and removed. A download failing a check is deleted, a
+zip found in place that fails is moved to ``datasets.zip.rejected``.
 Folders of the zip that already exist in --datasets_dir (for example the synthetic datasets/Cityscapes) are not
 mixed with it unless ``--merge`` is given. NVIDIA published no size or SHA-256 for the zip: give ``--sha256`` to
 check one (a mismatching download is deleted). When nothing can be reached, each source tried is listed on its own
@@ -21,9 +23,12 @@ from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from util.cli import exit_on_interrupt  # noqa: E402
 from util.download import (  # noqa: E402
-    ChecksumError,
+    INTERRUPTED_OUTCOME,
     DownloadError,
+    VerificationError,
+    check_zip,
     download,
     extract_zip,
     failure_report,
@@ -73,10 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     folder = Path(args.datasets_dir)
     archive = folder / ZIP_NAME
-    if archive.is_file():
-        print(f"{archive} is already here (a previous run stopped before unpacking it); using it")
+    found = archive.is_file()  # left by a run stopped before unpacking, or put there by hand: checked again
     try:
-        download([*args.url, google_drive_url(DATASETS_DRIVE_ID)], archive, sha256=args.sha256)
+        download([*args.url, google_drive_url(DATASETS_DRIVE_ID)], archive, sha256=args.sha256, verify=check_zip)
+        if found:
+            print(f"{archive} was already here (a previous run stopped before unpacking it); it passed the checks")
         # A second copy of a sequence folder (say the synthetic sample and the real example) would be trained on
         # as one dataset without a word, so existing folders are only added to when asked.
         existing = [name for name in top_level_names(archive) if (folder / name).exists()]
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"kept, so no download is needed)", file=sys.stderr)
             return 1
         names = extract_zip(archive, folder)
-    except ChecksumError as error:
+    except VerificationError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     except DownloadError as error:
@@ -103,4 +109,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, PROG, INTERRUPTED_OUTCOME))

@@ -4,11 +4,13 @@
                                       [--url MIRROR ...] [--sha256 HEX]
 
 Each model is a zip on the Google Drive shares the reference vid2vid links to; ``--url`` mirrors of the same zip
-are tried first. The zip is downloaded into --checkpoints_dir (resumed if interrupted), its members are checked
-and extracted there, and it is removed once extraction succeeded. No official SHA-256 is published; pass
-``--sha256`` to verify against a digest you trust. The reference's per-model names (scripts/street/download_models.py,
-scripts/street/download_models_g1.py, scripts/face/download_models.py) run this code with the model fixed.
-See docs/DOWNLOADS.md and docs/INFERENCE.md.
+are tried first. The zip is downloaded into --checkpoints_dir as ``<zip>.part`` (resumed if interrupted) and takes
+its name only once verified: a zip, no unsafe member, every ``.pth`` a state_dict of finite weights (and the
+``--sha256`` when given). A download failing a check is deleted; a zip found in place that fails is moved to
+``<zip>.rejected``. The zip is then extracted (folders appear whole) and removed. No official SHA-256 is
+published; pass ``--sha256`` to verify against a digest you trust. The reference's per-model names
+(scripts/street/download_models.py, scripts/street/download_models_g1.py, scripts/face/download_models.py) run
+this code with the model fixed. See docs/DOWNLOADS.md and docs/INFERENCE.md.
 """
 from __future__ import annotations
 
@@ -16,17 +18,23 @@ import argparse
 import json
 import os
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.checkpoint import CheckpointError, read_state_dict  # noqa: E402
 from options import TestOptions  # noqa: E402
 from options.run_folder import OPTIONS_JSON, RunFolder  # noqa: E402
 from options.saved_run import PUBLISHED_RUN_FLAGS, published_run_options  # noqa: E402
 from util.atomic import write_text_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 from util.download import (  # noqa: E402
-    ChecksumError,
+    INTERRUPTED_OUTCOME,
     DownloadError,
+    VerificationError,
+    check_zip,
     download,
     extract_zip,
     failure_report,
@@ -58,6 +66,24 @@ def build_parser(model: str | None = None, prog: str = "download_models.py") -> 
     return parser
 
 
+def check_model_zip(archive: Path) -> None:
+    """ValueError unless ``archive`` is a safe, intact zip (`check_zip`) whose ``.pth`` members are state_dicts of
+    finite weights, read as test.py reads them (each is extracted alone to a scratch folder next to the zip)."""
+    check_zip(archive)
+    with zipfile.ZipFile(archive) as zip_file, tempfile.TemporaryDirectory(prefix=".verify_",
+                                                                           dir=archive.parent) as scratch:
+        for member in zip_file.infolist():
+            if not member.filename.endswith(".pth"):
+                continue
+            extracted = zip_file.extract(member, scratch)
+            try:
+                read_state_dict(extracted, "member", "not the published model")
+            except CheckpointError as error:  # the scratch path means nothing to the user: name the member
+                raise ValueError(str(error).replace(extracted, member.filename)) from None
+            finally:
+                os.remove(extracted)
+
+
 def write_run_options(run_folder: RunFolder) -> bool:
     """Give a published model folder the opt.json our runs have, so ``test.py --name <folder>`` needs no
     architecture flags; the values are those of the reference's test script for that model. An existing file
@@ -86,12 +112,13 @@ def main(argv: list[str] | None = None, model: str | None = None, prog: str = "d
     file_id, zip_name = MODELS[model]
     checkpoints_dir = Path(args.checkpoints_dir)
     archive = checkpoints_dir / zip_name
-    if archive.is_file():
-        print(f"{archive} is already here (a previous run stopped before extracting it); using it")
+    found = archive.is_file()  # left by a run stopped before extracting, or put there by hand: checked again
     try:
-        download([*args.url, google_drive_url(file_id)], archive, sha256=args.sha256)
+        download([*args.url, google_drive_url(file_id)], archive, sha256=args.sha256, verify=check_model_zip)
+        if found:
+            print(f"{archive} was already here (a previous run stopped before extracting it); it passed the checks")
         folders = extract_zip(archive, checkpoints_dir)
-    except ChecksumError as error:
+    except VerificationError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except DownloadError as error:
@@ -113,4 +140,4 @@ def main(argv: list[str] | None = None, model: str | None = None, prog: str = "d
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "download_models", INTERRUPTED_OUTCOME))

@@ -16,6 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts import download_flownet2  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
+from util.download import INTERRUPTED_OUTCOME  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,4 +25,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "download_models_flownet2", INTERRUPTED_OUTCOME))

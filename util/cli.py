@@ -35,3 +35,8 @@ def exit_on_interrupt(main: Callable[[], int], prog: str, outcome: str = "nothin
         except KeyboardInterrupt:
             pass
         return INTERRUPTED
+
+
+def one_line(error: BaseException | str) -> str:
+    """An error's message on one line (whitespace, newlines included, folded to single spaces)."""
+    return " ".join(str(error).split())

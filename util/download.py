@@ -1,18 +1,26 @@
 """Resumable, verified downloads from a list of mirrors (Google Drive included) and safe zip extraction.
 
 ``download`` streams into ``<destination>.part``; a later call resumes that file with an HTTP Range request, and
-the file is renamed to ``destination`` only once it is complete and its size / SHA-256 match. Nothing half
-written is ever found at ``destination``. See docs/DOWNLOADS.md.
+the file is renamed to ``destination`` only once it is complete and every check passed: size / SHA-256 and the
+caller's own ``verify`` (a valid zip with safe members, `check_zip`; a checkpoint that loads). Nothing half written
+or unverified is ever found at ``destination``: a download that fails a check is deleted, and a file found at
+``destination`` is checked again before use and moved aside to ``<destination>.rejected`` when it fails, so no
+loader and no rerun picks it up. See docs/DOWNLOADS.md.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import signal
+import stat
 import sys
 import tempfile
+import threading
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin, urlsplit
@@ -24,6 +32,10 @@ GOOGLE_DRIVE_BASE = "https://drive.google.com/uc"
 CHUNK_BYTES = 1 << 16  # urllib3 drops a partly filled chunk when the connection breaks: keep the loss small
 DEFAULT_TIMEOUT = 30.0  # seconds to connect and between two received chunks, not for the whole file
 HTML_SNIFF_BYTES = 512
+REJECTED_SUFFIX = ".rejected"  # a file found at a destination that fails its checks goes here: no loader reads it
+# what a download script's Ctrl-C line adds (util/cli.py): the .part is kept for resuming, final names are untouched
+INTERRUPTED_OUTCOME = ("bytes received so far are kept in a .part file next to the destination and nothing "
+                       "unverified or half-extracted was put in place; rerun the same command to resume")
 
 
 class DownloadError(RuntimeError):
@@ -44,8 +56,14 @@ class DownloadError(RuntimeError):
         self.destination = destination
 
 
-class ChecksumError(DownloadError):
-    """The downloaded bytes are not the expected file (size or SHA-256 differ); nothing is kept."""
+class VerificationError(DownloadError):
+    """A file was delivered but is not the expected one (wrong size or SHA-256, not a zip, an unsafe member, not a
+    loadable checkpoint). A download is deleted; a file found at the destination is moved to
+    ``<destination>.rejected``. The message says which, and that a rerun downloads afresh."""
+
+
+class ChecksumError(VerificationError):
+    """The bytes have the wrong size or SHA-256."""
 
 
 class _MirrorFailed(Exception):
@@ -77,7 +95,7 @@ def sha256_of(path: str | Path) -> str:
 
 def download(urls: Sequence[str], destination: str | Path, sha256: str | None = None, size: int | None = None,
              timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
-             session: requests.Session | None = None) -> Path:
+             session: requests.Session | None = None, verify: Callable[[Path], None] | None = None) -> Path:
     """Fetch one file from the first mirror that delivers it, resuming a previous partial download.
 
     Args:
@@ -89,24 +107,51 @@ def download(urls: Sequence[str], destination: str | Path, sha256: str | None = 
         timeout: seconds allowed to connect and between two chunks.
         progress: show a tqdm bar on stderr.
         session: a ``requests.Session`` to use (cookies carry the Google Drive confirmation).
+        verify: called with the path of the complete file (the ``.part``, or a file found at ``destination``)
+            after the size / SHA-256 checks; raises ValueError saying what is wrong when it is not the expected
+            file (e.g. `check_zip`). The message is prefixed with the file's name.
 
     Returns:
-        ``destination`` as a Path, complete and verified. A file already at ``destination`` is verified (when
-        ``sha256`` / ``size`` are given) and kept without contacting any mirror.
+        ``destination`` as a Path, complete and verified. A file already at ``destination`` goes through the same
+        checks (``sha256``, ``size``, ``verify``) and is kept without contacting any mirror.
 
     Raises:
-        ChecksumError: the file's size or SHA-256 differs; the ``.part`` is deleted.
+        VerificationError (ChecksumError for size / SHA-256): the download failed a check and was deleted, or the
+            file found at ``destination`` did and was moved to ``<destination>.rejected``.
         DownloadError: every mirror failed; the ``.part`` (if any) is kept so the next call resumes.
     """
     if not urls:
         raise ValueError("download() needs at least one URL")
     destination = Path(destination)
-    if destination.is_file():  # only complete, verified files are ever renamed into place
-        _verify(destination, destination, sha256, size, delete=False)
+    if destination.is_file():  # put there by hand, or by an older version of this code: checked before use
+        _check_in_place(destination, sha256, size, verify)
         return destination
-    destination.parent.mkdir(parents=True, exist_ok=True)
     part = destination.with_name(destination.name + ".part")
-    session = session or requests.Session()
+    created = _make_folder(destination.parent)
+    try:
+        return _download_into(urls, destination, part, sha256, size, timeout, progress,
+                              session or requests.Session(), verify)
+    except BaseException:
+        # whatever went wrong (Ctrl-C included) leaves no empty .part and no folder made for nothing
+        if part.is_file() and part.stat().st_size == 0:
+            part.unlink()
+        for folder in reversed(created):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created, outermost first."""
+    missing = [parent for parent in [folder, *folder.parents] if not parent.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _download_into(urls: Sequence[str], destination: Path, part: Path, sha256: str | None, size: int | None,
+                   timeout: float, progress: bool, session: requests.Session,
+                   verify: Callable[[Path], None] | None) -> Path:
+    """`download` once the folder exists: fetch into ``part``, check, rename onto ``destination``."""
     failures: list[tuple[str, _MirrorFailed]] = []
     for url in urls:
         if size is not None and part.is_file() and part.stat().st_size == size:
@@ -122,9 +167,49 @@ def download(urls: Sequence[str], destination: str | Path, sha256: str | None = 
                             offline=all(failure.offline for _, failure in failures),
                             partial=part if part.is_file() and part.stat().st_size else None,
                             destination=destination)
-    _verify(part, destination, sha256, size)
+    fix = "the download was removed, run again or try another mirror"
+    problem = _size_or_digest_problem(part, sha256, size)
+    if problem is not None:
+        part.unlink()
+        raise ChecksumError(f"{destination.name}: {problem}; {fix}", destination=destination)
+    if verify is not None:
+        try:
+            verify(part)
+        except ValueError as error:
+            reason = _wrong_file_reason(part, error)
+            part.unlink()
+            raise VerificationError(f"{destination.name}: {reason}; {fix}", destination=destination) from None
     os.replace(part, destination)
     return destination
+
+
+def _check_in_place(destination: Path, sha256: str | None, size: int | None,
+                    verify: Callable[[Path], None] | None) -> None:
+    """The checks of a fresh download, for a file found at ``destination``; one that fails is moved aside (it may
+    be the user's own copy, so it is kept) and the next run downloads afresh."""
+    problem, error_type = _size_or_digest_problem(destination, sha256, size), ChecksumError
+    if problem is None and verify is not None:
+        try:
+            verify(destination)
+        except ValueError as error:
+            problem, error_type = _wrong_file_reason(destination, error), VerificationError
+    if problem is not None:
+        rejected = destination.with_name(destination.name + REJECTED_SUFFIX)
+        os.replace(destination, rejected)
+        raise error_type(f"{destination} (already here): {problem}; moved it to {rejected}, out of the way of loaders "
+                         f"and reruns; run again to download it afresh", destination=destination)
+
+
+def _size_or_digest_problem(path: Path, sha256: str | None, size: int | None) -> str | None:
+    """How ``path`` differs from the expected size / SHA-256, or None."""
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        return f"expected {size} bytes, got {actual_size}"
+    if sha256 is not None:
+        actual = sha256_of(path)
+        if actual != sha256.lower():
+            return f"SHA-256 mismatch, expected {sha256.lower()}, got {actual}"
+    return None
 
 
 def _fetch_into(session: requests.Session, url: str, part: Path, size: int | None, timeout: float,
@@ -303,73 +388,129 @@ def failure_report(prog: str, error: DownloadError, by_hand: Sequence[str]) -> s
     return "\n".join([*lines, *by_hand])
 
 
-def _verify(path: Path, destination: Path, sha256: str | None, size: int | None, delete: bool = True) -> None:
-    """Raise ChecksumError when ``path`` (the .part, or an existing ``destination``) has the wrong size/digest;
-    a .part is deleted, a file already in place is left for the user to judge."""
-    fix = "the download was removed, run again or try another mirror" if delete else f"delete {path} and run again"
-    actual_size = path.stat().st_size
-    if size is not None and actual_size != size:
-        if delete:
-            path.unlink()
-        raise ChecksumError(f"{destination.name}: expected {size} bytes, got {actual_size}; {fix}")
-    if sha256 is not None:
-        actual = sha256_of(path)
-        if actual != sha256.lower():
-            if delete:
-                path.unlink()
-            raise ChecksumError(f"{destination.name}: SHA-256 mismatch, expected {sha256.lower()}, got {actual}; "
-                                f"{fix}")
-
-
-def _unsafe_reason(name: str) -> str | None:
-    """Why a zip member name would escape the extraction folder, or None when it is safe."""
-    normalised = name.replace("\\", "/")
+def _unsafe_reason(member: zipfile.ZipInfo) -> str | None:
+    """Why extracting ``member`` could write outside the extraction folder or write something other than what
+    the archive shows, or None when it is safe."""
+    normalised = member.filename.replace("\\", "/")
     if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
         return "absolute path"
     if ".." in PurePosixPath(normalised).parts:
         return "'..' component"
+    if stat.S_ISLNK(member.external_attr >> 16):  # zipfile would write the link's target path as a file
+        return "symbolic link"
     return None
+
+
+def _check_members(zip_file: zipfile.ZipFile) -> None:
+    for member in zip_file.infolist():
+        reason = _unsafe_reason(member)
+        if reason:
+            raise ValueError(f"refusing member '{member.filename}' ({reason}), which could write outside the "
+                             f"folder it is extracted into")
+
+
+def _web_page_title(path: Path) -> str | None:
+    """The title of the HTML page ``path`` holds, or None when it is no web page: the usual wrong file, a sign-in,
+    quota or error page saved under the file's name by a server that does not call it text/html."""
+    with open(path, "rb") as handle:
+        start = handle.read(HTML_SNIFF_BYTES * 8).decode("utf-8", errors="replace")
+    if "<html" in start[:HTML_SNIFF_BYTES].lower() or start.lstrip().lower().startswith("<!doctype html"):
+        return _page_title(start)
+    return None
+
+
+def _wrong_file_reason(path: Path, error: Exception) -> str:
+    """Why ``path`` failed a check: a web page is named as such (whatever the check said), else ``error``."""
+    title = _web_page_title(path)
+    if title is not None:
+        return f"a web page ('{title}'), not the file: the link leads to a page (dead, sign-in or quota exceeded)"
+    return str(error)
+
+
+def check_zip(path: str | Path) -> None:
+    """Raise ValueError, saying what is wrong (not naming ``path``), unless ``path`` is a readable zip archive
+    whose members are all safe to extract (no absolute path, ``..`` or symbolic link) and intact (CRC-32)."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zip_file:
+            _check_members(zip_file)
+            corrupt = zip_file.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ValueError(f"not a zip archive ({error})" if not zipfile.is_zipfile(path) else
+                         f"a damaged zip archive ({error})") from None
+    except (NotImplementedError, RuntimeError) as error:  # unknown compression method, encrypted member
+        raise ValueError(f"a zip archive this script cannot read ({error})") from None
+    if corrupt is not None:
+        raise ValueError(f"a damaged zip archive (member '{corrupt}' fails its CRC-32 check)")
+
+
+@contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise KeyboardInterrupt: for a handful of renames that must
+    all happen once started. Outside the main thread (where no signal arrives) the block just runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Rename ``source`` onto ``target``; a folder whose target already exists is merged file by file."""
+    if source.is_dir() and target.is_dir():
+        for child in sorted(source.iterdir()):
+            _move_into(child, target / child.name)
+    else:
+        os.replace(source, target)
 
 
 def extract_zip(archive: str | Path, folder: str | Path) -> list[str]:
     """Extract ``archive`` into ``folder`` safely; return the top-level names it added or replaced, sorted.
 
-    Every member is checked before anything is written: absolute paths and ``..`` components are rejected
-    (ValueError naming the member). Members are extracted into a temporary folder inside ``folder`` and then
-    moved into place file by file, so an interrupted extraction leaves no half-written file in ``folder``;
-    existing files with the same names are replaced.
+    Every member is checked before anything is written: absolute paths, ``..`` components and symbolic links are
+    refused (ValueError naming the member). Members are extracted into a temporary folder inside ``folder``
+    (removed whatever happens), and only once all are out is each top-level entry renamed into place; an
+    existing folder of the same name is merged into file by file (same-named files replaced). A Ctrl-C during
+    the renames is held back until they are done, so ``folder`` never holds a half-extracted file or folder.
 
     Raises:
-        ValueError: ``archive`` is not a zip file, or a member is unsafe.
+        ValueError: ``archive`` is not a zip file, is damaged, has an unsafe member, or a member would replace a
+            folder by a file (or the other way round); nothing was extracted.
     """
     archive, folder = Path(archive), Path(folder)
     try:
-        zip_file = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as error:
-        raise ValueError(f"{archive} is not a zip archive ({error}); delete it and download again") from error
-    with zip_file:
-        for member in zip_file.infolist():
-            reason = _unsafe_reason(member.filename)
-            if reason:
-                raise ValueError(f"{archive}: refusing to extract member '{member.filename}' ({reason}); "
-                                 f"nothing was extracted")
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".extract_", dir=folder))
-        try:
-            zip_file.extractall(staging)
-            top_level = sorted({PurePosixPath(m.filename.replace("\\", "/")).parts[0] for m in zip_file.infolist()
-                                if m.filename.strip("/")})
-            for source in sorted(staging.rglob("*")):
-                target = folder / source.relative_to(staging)
-                if source.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(source, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        with zipfile.ZipFile(archive) as zip_file:
+            _check_members(zip_file)
+            folder.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".extract_", dir=folder))
+            try:
+                zip_file.extractall(staging)
+                top_level = sorted(entry.name for entry in staging.iterdir())
+                for source in staging.rglob("*"):
+                    target = folder / source.relative_to(staging)
+                    if target.exists() and target.is_dir() != source.is_dir():
+                        raise ValueError(f"member '{source.relative_to(staging).as_posix()}' would replace "
+                                         f"{target}, which is a {'folder' if target.is_dir() else 'file'}")
+                with deferred_interrupt():
+                    for name in top_level:
+                        _move_into(staging / name, folder / name)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        reason = (_wrong_file_reason(archive, ValueError(f"not a zip archive ({error})"))
+                  if not zipfile.is_zipfile(archive) else f"a damaged zip archive ({error})")
+        raise ValueError(f"{archive}: {reason}; nothing was extracted") from None
+    except ValueError as error:
+        raise ValueError(f"{archive}: {error}; nothing was extracted") from None
     return top_level
 
 
-__all__ = ["ChecksumError", "DownloadError", "GOOGLE_DRIVE_BASE", "download", "extract_zip", "failure_report",
+__all__ = ["ChecksumError", "DownloadError", "GOOGLE_DRIVE_BASE", "INTERRUPTED_OUTCOME", "REJECTED_SUFFIX",
+           "VerificationError", "check_zip", "deferred_interrupt", "download", "extract_zip", "failure_report",
            "google_drive_page", "google_drive_url", "sha256_of"]

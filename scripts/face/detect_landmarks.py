@@ -30,6 +30,7 @@ from data.face_landmarks import (  # noqa: E402
     process_sequence,
 )
 from data.image_folder import is_image_file  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.dataroot)
     img_root, key_root = root / f"{args.phase}_img", root / f"{args.phase}_keypoints"
     try:
-        predictor_path = find_predictor(args.predictor, str(root))
+        detector, predictor = load_dlib(find_predictor(args.predictor, str(root)))  # (before any frame is written)
         if args.video is not None:
             name = args.sequence or Path(args.video).stem
             n = extract_video(args.video, img_root / name, args.every, args.max_frames)
@@ -71,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
                 sequences[folder] = frames
         if not sequences:
             raise LandmarkError(f"no frames found under {img_root}")
-        detector, predictor = load_dlib(predictor_path)
         totals = np.zeros(3, dtype=np.int64)
         with tqdm(total=sum(len(f) for f in sequences.values()), unit="frame", dynamic_ncols=True) as progress:
             for folder, frames in sequences.items():
@@ -91,4 +91,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "detect_landmarks", "every frame and keypoint file written is complete; rerun "
+                               "the same command to resume"))

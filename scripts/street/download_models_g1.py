@@ -18,6 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, wherever this is run from
 
 from scripts import download_models  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
+from util.download import INTERRUPTED_OUTCOME  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,4 +27,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "street/download_models_g1", INTERRUPTED_OUTCOME))

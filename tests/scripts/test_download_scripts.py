@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import torch
 from http_file_server import FileServer, closed_port_url  # tests/util is on sys.path (tests/conftest.py)
-from torch import nn
 
 import scripts.download_flownet2 as download_flownet2
 import scripts.download_models as download_models
@@ -31,38 +30,39 @@ def _torch_bytes(obj: object) -> bytes:
     return buffer.getvalue()
 
 
-def test_flownet2_wrong_file_is_downloaded_then_rejected(server: FileServer, tmp_path: Path) -> None:
+def test_flownet2_wrong_file_is_downloaded_then_removed(server: FileServer, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
     server.files["FlowNet2_checkpoint.pth.tar"] = _torch_bytes({"state_dict": {"conv1.weight": torch.zeros(2)}})
     out = tmp_path / "flownet2" / "FlowNet2_checkpoint.pth.tar"
-    result = _run("download_flownet2.py", "--out", str(out), "--url",
-                  f"{server.url}/files/FlowNet2_checkpoint.pth.tar")
-    assert result.returncode == 1, result.stdout + result.stderr
-    rejected = out.with_name(out.name + ".rejected")
-    assert not out.exists() and rejected.is_file()  # downloaded, refused by the strict load, moved aside
-    (line,) = [line for line in result.stderr.splitlines() if line.startswith("download_flownet2: error:")]
-    assert f"{out} is not NVIDIA's FlowNet2 checkpoint" in line and f"moved it to {rejected}" in line
-    again = _run("download_flownet2.py", "--out", str(out), "--url", f"{server.url}/files/FlowNet2_checkpoint.pth.tar")
-    assert "already exists" not in again.stdout  # the rerun downloads afresh instead of re-checking the bad file
-    assert "unexpected keys: conv1.weight" in line and "--url" in line
-    assert "Traceback" not in result.stderr
+    for _ in range(2):  # the rerun downloads and checks afresh: nothing was left to be "already" there
+        assert download_flownet2.main(["--out", str(out), "--url",
+                                       f"{server.url}/files/FlowNet2_checkpoint.pth.tar"]) == 1
+        printed = capsys.readouterr()
+        assert "already exists" not in printed.out
+        (line,) = [line for line in printed.err.splitlines() if "download_flownet2: error:" in line]
+        assert f"checkpoint {out}.part does not match FlowNet2: missing keys: flownetc.conv1.0.weight" in line
+        assert "unexpected keys: conv1.weight" in line and "the download was removed" in line
+        assert sorted(tmp_path.iterdir()) == []  # neither the file nor the folder made for it
+    assert len(server.requests_to("/files/FlowNet2_checkpoint.pth.tar")) == 2
 
 
 def test_flownet2_download_then_strict_load_succeeds(server: FileServer, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture) -> None:
     server.files["fn.pth.tar"] = b"pretend checkpoint"
-    loaded: list[Path] = []
+    checked: list[Path] = []
 
-    def fake_load(path: Path) -> nn.Module:  # the real file is 650 MB; the loader has its own tests
-        loaded.append(Path(path))
-        return nn.Linear(1000, 1000)
+    def fake_check(path: Path) -> int:  # the real file is 650 MB; the strict check has its own tests
+        checked.append(Path(path))
+        return 1_001_000
 
-    monkeypatch.setattr(download_flownet2, "load_flownet2", fake_load)
+    monkeypatch.setattr(download_flownet2, "check_flownet2", fake_check)
     out = tmp_path / "FlowNet2_checkpoint.pth.tar"
     sha = hashlib.sha256(b"pretend checkpoint").hexdigest()
     assert download_flownet2.main(["--out", str(out), "--url", f"{server.url}/files/fn.pth.tar",
                                    "--sha256", sha]) == 0
-    assert out.read_bytes() == b"pretend checkpoint" and loaded == [out]
+    # checked under its .part name, before it took the name loaders look for
+    assert out.read_bytes() == b"pretend checkpoint" and checked == [out.with_name(out.name + ".part")]
     printed = capsys.readouterr().out
     assert str(out.resolve()) in printed and "1.0 M parameters" in printed
 
@@ -77,16 +77,19 @@ def test_flownet2_dead_links_suggest_a_mirror(tmp_path: Path, monkeypatch: pytes
     assert f"put it at {out}" in report  # the by-hand steps (tests/scripts/test_reference_scripts.py: layout)
 
 
+WEIGHTS = _torch_bytes({"conv.weight": torch.ones(2, 2)})  # a state_dict of finite tensors, as published
+
+
 def test_models_zip_lands_in_checkpoints_dir(server: FileServer, tmp_path: Path) -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zip_file:
-        zip_file.writestr("label2city_1024_g1/latest_net_G0.pth", b"weights")
+        zip_file.writestr("label2city_1024_g1/latest_net_G0.pth", WEIGHTS)
     server.files["models_g1.zip"] = archive.getvalue()
     checkpoints = tmp_path / "checkpoints"
     result = _run("download_models.py", "--model", "label2city_g1", "--checkpoints_dir", str(checkpoints),
                   "--url", f"{server.url}/files/models_g1.zip")
     assert result.returncode == 0, result.stderr
-    assert (checkpoints / "label2city_1024_g1" / "latest_net_G0.pth").read_bytes() == b"weights"
+    assert (checkpoints / "label2city_1024_g1" / "latest_net_G0.pth").read_bytes() == WEIGHTS
     assert sorted(path.name for path in checkpoints.iterdir()) == ["label2city_1024_g1"]  # zip removed
     assert str(checkpoints / "label2city_1024_g1") in result.stdout
     # the published folder describes itself: the flags of the reference's test_g1_1024.sh
@@ -116,11 +119,15 @@ def test_models_unsafe_zip_is_refused(server: FileServer, tmp_path: Path, capsys
     assert not (tmp_path / "outside.pth").exists()
 
 
-def test_models_zip_left_by_an_interrupted_run_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_zip_left_by_an_interrupted_run_is_checked_then_reused(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(download_models, "google_drive_url", lambda file_id: closed_port_url(file_id))
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
     with zipfile.ZipFile(checkpoints / "models_face.zip", "w") as zip_file:
-        zip_file.writestr("edge2face_512/latest_net_G0.pth", b"weights")
+        zip_file.writestr("edge2face_512/latest_net_G0.pth", WEIGHTS)
     assert download_models.main(["--model", "edge2face", "--checkpoints_dir", str(checkpoints)]) == 0
     assert sorted(path.name for path in checkpoints.iterdir()) == ["edge2face_512"]
+    assert "was already here (a previous run stopped before extracting it); it passed the checks" in \
+        capsys.readouterr().out

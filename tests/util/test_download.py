@@ -1,10 +1,12 @@
 """util.download against a local HTTP server: resume, Range-ignoring servers, checksums, mirrors, offline errors,
-the Google Drive confirmation pages, and safe zip extraction."""
+the Google Drive confirmation pages, checks before a file takes its final name (and again when found there), and
+safe zip extraction."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
+import signal
+import stat
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +14,16 @@ from urllib.parse import urlsplit
 import pytest
 from http_file_server import FileServer, closed_port_url
 
-from util.download import ChecksumError, DownloadError, download, extract_zip, google_drive_url
+from util.download import (
+    ChecksumError,
+    DownloadError,
+    VerificationError,
+    check_zip,
+    deferred_interrupt,
+    download,
+    extract_zip,
+    google_drive_url,
+)
 
 
 @pytest.fixture
@@ -156,18 +167,112 @@ def test_zip_with_escaping_member_extracts_nothing(tmp_path: Path, bad_member: s
 
 def test_not_a_zip_is_reported(tmp_path: Path) -> None:
     archive = tmp_path / "models.zip"
-    archive.write_bytes(io.BytesIO(b"<html>not a zip</html>").getvalue())
-    with pytest.raises(ValueError, match="models.zip is not a zip archive"):
+    archive.write_bytes(b"<html><title>Sign in</title>not a zip</html>")
+    with pytest.raises(ValueError, match=r"models.zip: a web page \('Sign in'\), not the file"):
         extract_zip(archive, tmp_path / "checkpoints")
+    archive.write_bytes(b"PK but no zip")
+    with pytest.raises(ValueError, match="models.zip: not a zip archive"):
+        extract_zip(archive, tmp_path / "checkpoints")
+    assert sorted(tmp_path.iterdir()) == [archive]
 
 
 def test_existing_destination_is_verified_not_fetched(payload: bytes, tmp_path: Path) -> None:
     destination = tmp_path / "model.bin"
     destination.write_bytes(payload)
     assert download([closed_port_url()], destination, sha256=_sha(payload), progress=False) == destination
-    with pytest.raises(ChecksumError, match=f"delete {destination} and run again"):
+    rejected = tmp_path / "model.bin.rejected"
+    with pytest.raises(ChecksumError, match=f"moved it to {rejected}.*run again to download it afresh"):
         download([closed_port_url()], destination, sha256=_sha(b"other"), progress=False)
-    assert destination.read_bytes() == payload  # the user's file is never deleted
+    assert rejected.read_bytes() == payload and not destination.exists()  # out of the way, never deleted
+
+
+def _refuse(path: Path) -> None:
+    raise ValueError(f"not what was wanted ({path.stat().st_size} bytes)")
+
+
+def test_a_download_failing_verify_never_takes_its_name(server: FileServer, payload: bytes,
+                                                        tmp_path: Path) -> None:
+    server.files["model.bin"] = payload
+    destination = tmp_path / "new" / "deeper" / "model.bin"
+    for _ in range(2):  # the rerun fetches and checks again: nothing was kept to be "already here"
+        with pytest.raises(VerificationError, match=f"model.bin: not what was wanted \\({len(payload)} bytes\\); "
+                                                    "the download was removed"):
+            download([f"{server.url}/files/model.bin"], destination, verify=_refuse, progress=False)
+        assert sorted(tmp_path.iterdir()) == []  # the folders it made for the file went with it
+    assert len(server.requests_to("/files/model.bin")) == 2
+
+
+def test_a_web_page_is_named_as_such_whatever_the_check_said(server: FileServer, tmp_path: Path) -> None:
+    server.files["model.bin"] = b"<!DOCTYPE html>\n<html><head><title>Quota exceeded</title></head></html>"
+    with pytest.raises(VerificationError, match=r"model.bin: a web page \('Quota exceeded'\), not the file"):
+        download([f"{server.url}/files/model.bin"], tmp_path / "model.bin", verify=_refuse, progress=False)
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_file_in_place_failing_verify_is_moved_aside(payload: bytes, tmp_path: Path) -> None:
+    destination = tmp_path / "model.bin"
+    destination.write_bytes(payload)
+    with pytest.raises(VerificationError) as error:
+        download([closed_port_url()], destination, verify=_refuse, progress=False)
+    assert str(error.value) == (f"{destination} (already here): not what was wanted ({len(payload)} bytes); moved "
+                                f"it to {destination}.rejected, out of the way of loaders and reruns; run again to "
+                                "download it afresh")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.bin.rejected"]
+
+
+def _zip_with(path: Path, name: str, data: bytes, mode: int | None = None) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("good/file.txt", b"ok")
+        member = zipfile.ZipInfo(name)
+        if mode is not None:
+            member.external_attr = mode << 16
+        archive.writestr(member, data)
+    return path
+
+
+def test_check_zip_refuses_links_damage_and_escapes(tmp_path: Path) -> None:
+    check_zip(_zip_with(tmp_path / "fine.zip", "good/other.txt", b"fine"))
+    link = _zip_with(tmp_path / "link.zip", "good/link", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)
+    with pytest.raises(ValueError, match="refusing member 'good/link' \\(symbolic link\\)"):
+        check_zip(link)
+    with pytest.raises(ValueError, match="refusing member '../up.txt' \\('..' component\\)"):
+        check_zip(_zip_with(tmp_path / "up.zip", "../up.txt", b"x"))
+    damaged = _zip_with(tmp_path / "damaged.zip", "good/data.bin", b"0123456789" * 50)
+    data = bytearray(damaged.read_bytes())
+    data[data.index(b"0123456789") + 3] ^= 0xFF  # stored, not deflated: the member's bytes are there as written
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="a damaged zip archive \\(member 'good/data.bin' fails its CRC-32"):
+        check_zip(damaged)
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a zip archive"):
+        check_zip(junk)
+
+
+def test_new_folders_appear_whole_and_staging_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = _zip(tmp_path / "models.zip", {"label2city_2048/a.pth": b"a", "label2city_2048/b.pth": b"b"})
+    folder = tmp_path / "checkpoints"
+    moved: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def recording_replace(source: Path, target: Path) -> None:
+        moved.append((Path(source).name, str(Path(target).relative_to(folder))))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    extract_zip(archive, folder)
+    assert moved == [("label2city_2048", "label2city_2048")]  # one rename of the whole folder, not file by file
+    assert sorted(path.name for path in folder.iterdir()) == ["label2city_2048"]
+
+
+def test_ctrl_c_during_the_renames_is_held_until_they_are_done() -> None:
+    handler, done = signal.getsignal(signal.SIGINT), []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("every rename")
+    assert done == ["every rename"]
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_dropped_connection_keeps_the_part_for_the_next_run(server: FileServer, payload: bytes,
