@@ -278,7 +278,7 @@ def report_pose(args: argparse.Namespace, extraction, n_frames: int, found: list
         print(f"  {command}")
 
 
-def frame_settings(args: argparse.Namespace) -> dict[str, object]:
+def frame_settings(args: argparse.Namespace, predictor: str | None) -> dict[str, object]:
     """The settings that decide which file holds which frame: a rerun with others is refused
     (data/dataset_record.py). --fill_missing is left out: a rerun with it only adds the missing landmarks."""
     identity = input_identity(args.input)
@@ -295,7 +295,7 @@ def frame_settings(args: argparse.Namespace) -> dict[str, object]:
         segmenter = Path(args.segmenter)
         settings["--segmenter"] = str(segmenter.resolve()) if segmenter.is_file() else args.segmenter
     elif args.kind == "face":
-        settings["--predictor"] = str(Path(args.predictor_file).resolve())
+        settings["--predictor"] = str(Path(predictor).resolve())
     else:
         settings.update({"--max_people": args.max_people, "--max_gap": args.max_gap, "--no_smooth": args.no_smooth,
                          "--min_cutoff": args.min_cutoff, "--beta": args.beta, "--recenter": args.recenter,
@@ -385,9 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.input).exists():
             raise VideoInputError(f"{args.input} is neither a video file nor a folder of frames; check the path")
         segmenter = load_segmenter(args.segmenter) if args.kind == "labels" else None
-        args.predictor_file = find_predictor(args.predictor, args.dataroot) if args.kind == "face" else None
-        landmarks = load_dlib(args.predictor_file) if args.kind == "face" else None
-        settings = frame_settings(args)
+        predictor = find_predictor(args.predictor, args.dataroot) if args.kind == "face" else None
+        landmarks = load_dlib(predictor) if predictor else None
+        settings = frame_settings(args, predictor)
         resumed = claim(root, settings, args.overwrite)
         built = make_pose_dataset(args) if args.kind == "pose" else make_frames_dataset(args, segmenter, landmarks)
         disk = on_disk(root, "img" if args.kind in ("face", "pose") else "B")
