@@ -34,6 +34,7 @@ from util.download import (  # noqa: E402
     failure_report,
     google_drive_page,
     google_drive_url,
+    write_failure,
 )
 
 PROG = "download_datasets"
@@ -94,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         names = extract_zip(archive, folder)
     except VerificationError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full or read-only disk while writing the download or extracting it
+        print(f"{PROG}: error: {write_failure(error, '--datasets_dir')}", file=sys.stderr)
         return 1
     except DownloadError as error:
         print(failure_report(PROG, error, by_hand_steps(archive)), file=sys.stderr)

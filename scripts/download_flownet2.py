@@ -32,6 +32,7 @@ from util.download import (  # noqa: E402
     failure_report,
     google_drive_page,
     google_drive_url,
+    write_failure,
 )
 
 FLOWNET2_DRIVE_ID = "1E8re-b6csNuo-abg1vJKCDjCzlIam50F"  # the share the reference vid2vid downloads from
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None, prog: str = "download_flownet2", itemize
                  verify=lambda path: parameters.append(check_flownet2(path)))
     except VerificationError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full or read-only disk while writing the download or extracting it
+        print(f"{prog}: error: {write_failure(error, '--out')}", file=sys.stderr)
         return 1
     except DownloadError as error:
         print(failure_report(prog, error, by_hand_steps(out)) if itemized else

@@ -40,6 +40,7 @@ from util.download import (  # noqa: E402
     failure_report,
     google_drive_page,
     google_drive_url,
+    write_failure,
 )
 
 # model -> (Google Drive file id, zip name), as published with the reference vid2vid
@@ -120,6 +121,9 @@ def main(argv: list[str] | None = None, model: str | None = None, prog: str = "d
         folders = extract_zip(archive, checkpoints_dir)
     except VerificationError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full or read-only disk while writing the download or extracting it
+        print(f"{prog}: error: {write_failure(error, '--checkpoints_dir')}", file=sys.stderr)
         return 1
     except DownloadError as error:
         print(failure_report(prog, error, by_hand_steps(model, archive)) if itemized else

@@ -11,6 +11,7 @@ file and folder of the working folder before and after (`snapshot` of tests/test
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import io
 import os
@@ -279,3 +280,21 @@ def test_ctrl_c_during_extraction_puts_no_folder_in_place(work: Path, server: Fi
         "checkpoints/label2city_2048/latest_net_G0.pth", "checkpoints/label2city_2048/latest_net_G1.pth",
         "checkpoints/label2city_single/latest_net_G.pth"]
     assert len(server.log) == 1  # the kept zip was checked again and used, not fetched again
+
+
+def test_full_disk_during_extraction_is_one_line_and_puts_no_folder_in_place(work: Path, server: FileServer,
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    server.files["models.zip"] = zip_bytes({"label2city_2048/latest_net_G0.pth": WEIGHTS,
+                                            "label2city_2048/latest_net_G1.pth": WEIGHTS})
+
+    def full_disk(self: zipfile.ZipFile, path: str, *args: object, **kwargs: object) -> None:
+        self.extract(self.infolist()[0], path)
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(path) / "label2city_2048"))
+
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", full_disk)
+    code, out, err = run(lambda: MODELS.main("--url", f"{server.url}/files/models.zip"), capsys)
+    the_error_line(code, err, 1, "download_models: error: no space left on the device of checkpoints/.extract_",
+                   "free some space, or choose another --checkpoints_dir, and run again")
+    # the verified zip stays at its name (a rerun checks it again and extracts it), no model folder, no staging
+    assert set(snapshot(work)) == {"checkpoints", "checkpoints/models.zip"}

@@ -9,6 +9,7 @@ loader and no rerun picks it up. See docs/DOWNLOADS.md.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -369,6 +370,15 @@ def _all_failed_message(destination: Path, failures: list[tuple[str, _MirrorFail
         hosts = ", ".join(dict.fromkeys(urlsplit(url).netloc for url, _ in failures))
         return f"this machine cannot reach {hosts} (offline or blocked); tried {tried}; {by_hand}{resume}"
     return f"could not download {destination.name}: tried {tried}; {by_hand}{resume}"
+
+
+def write_failure(error: OSError, flag: str) -> str:
+    """One line for a download or extraction that could not write (a full or read-only disk): where, and the fix
+    naming the folder flag. What was extracted so far is gone (`extract_zip` stages it and removes the staging)."""
+    where = error.filename or "the destination"
+    if error.errno == errno.ENOSPC:
+        return f"no space left on the device of {where}; free some space, or choose another {flag}, and run again"
+    return f"cannot write {where} ({error.strerror or error}); make it writable or choose another {flag}"
 
 
 def failure_report(prog: str, error: DownloadError, by_hand: Sequence[str]) -> str:
