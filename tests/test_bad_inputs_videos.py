@@ -242,3 +242,11 @@ def test_a_damaged_dlib_predictor(work: Path, expect: Expect) -> None:
     detect = bad_inputs.load_script("scripts/face/detect_landmarks.py")
     expect(lambda: detect.main(["--dataroot", "out", "--video", sample_video(), "--predictor", "predictor.dat"]), 1,
            "detect_landmarks: error: ", *fragments)
+
+
+def test_detect_landmarks_without_a_face(work: Path, expect: Expect) -> None:
+    (work / "faces" / "train_img").mkdir(parents=True)
+    talking_head_frames(work / "faces" / "train_img" / "grey", 0, 3)
+    detect = bad_inputs.load_script("scripts/face/detect_landmarks.py")
+    expect(lambda: detect.main(["--dataroot", "faces"]), 1, "detect_landmarks: error: no face found in any of the 3 "
+           "frames under faces/train_img", "docs/DATA.md")  # (no empty faces/train_keypoints left)

@@ -8,7 +8,7 @@
 A keypoint file holds 68 lines ``x,y`` (integer pixels, the largest face found), the format the reference's
 landmark script wrote and the face mode reads. Frames where no face is found get no file and are counted;
 ``--fill_missing`` writes them interpolated from the nearest frames with a face instead. Finished files are
-kept, so an interrupted run resumes where it stopped.
+kept, so an interrupted run resumes where it stopped. Frames without one face anywhere are an error (nothing written).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from data.dataset_record import remove_new  # noqa: E402
 from data.face_landmarks import (  # noqa: E402
     PREDICTOR_FILE,
     LandmarkError,
@@ -73,11 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         if not sequences:
             raise LandmarkError(f"no frames found under {img_root}")
         totals = np.zeros(3, dtype=np.int64)
+        folders_before = set(key_root.rglob("*")) if key_root.is_dir() else None
         with tqdm(total=sum(len(f) for f in sequences.values()), unit="frame", dynamic_ncols=True) as progress:
             for folder, frames in sequences.items():
                 out_dir = key_root / folder.relative_to(img_root)
                 totals += process_sequence(frames, out_dir, detector, predictor, args.upsample,
                                            args.fill_missing, progress)
+        if totals[0] + totals[1] == 0:  # not one face: the (empty) keypoint folders made now go again
+            remove_new(key_root, folders_before)
+            raise LandmarkError(f"no face found in any of the {int(totals[2])} frames under {img_root}; the face "
+                                "mode needs frames of one face seen from the front (docs/DATA.md)")
     except LandmarkError as error:
         print(f"detect_landmarks: error: {error}", file=sys.stderr)
         return 1
