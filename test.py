@@ -23,18 +23,28 @@ from tqdm import tqdm
 from data import DataError, create_dataset
 from models.checkpoint import CheckpointError
 from models.inference import extra_scales_notice, generate, load_face_features, load_test_model
-from options import TestOptions
+from options import OptionsError, TestOptions
 from options.saved_run import as_arguments, with_saved_run_flags
 from util.allocator import keep_freed_memory
+from util.cli import exit_on_interrupt
 from util.device import select_device
 from util.result_writer import ResultWriter
+
+INTERRUPTED = "the partial results were removed (earlier results of this run stay as they were)"
+
+
+class ResultsFolderError(RuntimeError):
+    """The results folder cannot be made; the message names it, --results_dir and the fix."""
 
 
 def run(opt: Namespace, model: torch.nn.Module, samples: Iterable[dict], n_frames: int,
         device: torch.device, face_features: dict | None = None) -> tuple[str, int, float]:
     """Generate and save every frame of ``samples`` (``face_features``: the face single-frame G's feature
     bank, see `load_face_features`); returns (results folder, frames, seconds)."""
-    writer = ResultWriter(opt)
+    try:
+        writer = ResultWriter(opt)
+    except OSError as error:  # (a FileNotFoundError too: a --results_dir under /proc, or below a file)
+        raise ResultsFolderError(write_error(error, opt)) from None
     start = time.perf_counter()
     count = 0
     try:
@@ -74,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    opt = options.parse_cli(argv, save=False)
+    try:
+        opt = options.parse(argv, save=False)
+    except OptionsError as error:  # a value the run's opt.json gave: name the file, not only the flag
+        if saved_run.source_of(str(error)) is None:
+            options.parser.error(str(error))
+        print(f"error: {saved_run.source_of(str(error))}", file=sys.stderr)
+        return 1
     if saved_run.filled:
         typed = [arg for k, v in saved_run.filled.items() for arg in as_arguments(options.parser, k, v)]
         print(f"architecture flags from {saved_run.path}: {' '.join(typed)}")
@@ -99,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a flag typed on the command line that differs from the run's saved one is the likely cause: name it
         print(f"error: {saved_run.contradiction() or one_line(error)}", file=sys.stderr)
         return 1
-    except (DataError, FileNotFoundError, ValueError, NotImplementedError) as error:
+    except (DataError, FileNotFoundError, ValueError, NotImplementedError, ResultsFolderError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 1
     except OSError as error:  # the partial results were removed (ResultWriter.abort)
@@ -112,4 +128,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     keep_freed_memory()  # large activations are freed and reallocated every frame (see util/allocator.py)
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "test.py", INTERRUPTED))

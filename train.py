@@ -28,6 +28,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from data import DataError, TemporalDataset, create_dataloader, create_dataset
+from data.clip import history_length
 from data.order import ResumableSampler, SeededItems, epoch_items
 from models.checkpoint import CheckpointError, checkpoint_writer, listed, non_finite_keys, read_checkpoint
 from models.schedule import sequence_length
@@ -74,7 +75,7 @@ def check_run_folder(opt: argparse.Namespace) -> None:
     found = run_folder.read_options() if opt.continue_train and run_folder.run_files() else None
     if found is not None:
         path, saved = found
-        differ = differing_run_flags(opt, saved)
+        differ = differing_run_flags(opt, saved, path)
         if differ:
             raise ValueError(f"--continue_train with {', '.join(differ)}: these flags shape the networks and must "
                              f"match {path}; drop or correct them")
@@ -89,7 +90,10 @@ def file_system_error(error: OSError, opt: argparse.Namespace) -> str:
                 "--checkpoints_dir elsewhere, then resume with --continue_train (the last complete save is intact)")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot write {where} ({error.strerror}); make it writable or choose another --checkpoints_dir"
-    return f"cannot write {where}: {error.strerror or error}"
+    if os.path.abspath(where).startswith(os.path.abspath(opt.checkpoints_dir)):
+        return (f"cannot write {where} ({error.strerror or error}); --checkpoints_dir {opt.checkpoints_dir} must be "
+                "a folder this user can create and write: choose another --checkpoints_dir")
+    return f"cannot write {where} ({error.strerror or error}); make it writable or run train.py in another folder"
 
 
 # ---------------------------------------------------------------------------------------------- resuming
@@ -148,6 +152,28 @@ def restore(trainer: Trainer, opt: argparse.Namespace) -> tuple[Position, str]:
 
 def make_trainer(opt: argparse.Namespace, device: torch.device, distributed: DistributedContext) -> Trainer:
     return (SingleFrameTrainer if opt.model == SINGLE_FRAME_MODEL else Trainer)(opt, device, distributed)
+
+
+def generated_frames(opt: argparse.Namespace, dataset: TemporalDataset, wanted: int) -> str:
+    """How many frames a training item generates when the schedule asks for ``wanted``, and why when fewer: a clip
+    holds at most the longest sequence (the shortest with --batchSize > 1) less its history frames, in whole chunks
+    of --max_frames_per_gpu (as `data.temporal_dataset.clip_params` cuts it)."""
+    longest = dataset.seq_len_cap or dataset.seq_len_max
+    history = history_length(opt)
+    n_generate = min(wanted, longest - history)
+    per_chunk = min(n_generate, opt.max_frames_per_gpu)
+    used = per_chunk * (n_generate // per_chunk)
+    if used == wanted:
+        return f"{used} generated frames"
+    why = []
+    if n_generate < wanted:
+        which = "shortest sequence (--batchSize > 1)" if dataset.seq_len_cap else "longest sequence"
+        why.append(f"the {which} has {longest} frames, {history} of them history")
+    if used < n_generate:
+        why.append(f"clips are cut in whole chunks of --max_frames_per_gpu {opt.max_frames_per_gpu}")
+    asked = f"--n_frames_total {wanted}" if wanted == opt.n_frames_total else \
+        f"{wanted} (--n_frames_total {opt.n_frames_total} doubled by the schedule)"
+    return f"{used} generated frames, not {asked}: clamped because {' and '.join(why)}"
 
 
 # ---------------------------------------------------------------------------------------------- finite weights
@@ -423,7 +449,7 @@ class Loop:
                     self.n_frames = wanted
                     dataset = SeededItems(self.base_dataset if wanted == opt.n_frames_total
                                           else create_dataset(opt, wanted), opt.seed)
-                    self.logger.message(f"training on sequences of {wanted} generated frames")
+                    self.logger.message(f"training on sequences of {generated_frames(opt, self.base_dataset, wanted)}")
                 dataset.epoch = epoch
                 skip = position.epoch_iter // distributed.world_size  # items this rank did in a resumed epoch
                 sampler = ResumableSampler(dataset, distributed.world_size, distributed.rank,

@@ -17,6 +17,7 @@ Images are (H, W, 3) uint8 arrays in RGB order.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,9 +79,16 @@ def _points(person: dict, key: str, path: str) -> np.ndarray:
     values = person.get(key) or []
     if not values:
         return np.zeros((n, 3))
-    if len(values) != 3 * n:
-        raise DataError(f"{path}: {key} holds {len(values)} numbers, expected {3 * n} ({n} points x (x, y, "
+    if not isinstance(values, list) or len(values) != 3 * n:
+        count = f"{len(values)} numbers" if isinstance(values, list) else f"a {type(values).__name__}"
+        raise DataError(f"{path}: {key} holds {count}, expected {3 * n} ({n} points x (x, y, "
                         "confidence)); the pose mode reads OpenPose BODY_25 output with face and hands")
+    bad = next((i for i, v in enumerate(values) if isinstance(v, bool) or not isinstance(v, int | float)
+                or not math.isfinite(v)), None)
+    if bad is not None:
+        raise DataError(f"OpenPose keypoints {path}: {key} holds {json.dumps(values[bad])} at position {bad} (point "
+                        f"{bad // 3}, {('x', 'y', 'confidence')[bad % 3]}), not a finite number; fix or regenerate "
+                        "the file (an absent point is 0, 0, 0)")
     return np.asarray(values, dtype=np.float64).reshape(n, 3)
 
 
@@ -107,6 +115,9 @@ def read_people(path: str) -> list[Person]:
 
 def people_from_json(people: list[dict], path: str) -> list[Person]:
     """`read_people` for the already parsed ``people`` list of an OpenPose JSON (``path`` names it in errors)."""
+    if not isinstance(people, list) or not all(isinstance(person, dict) for person in people):
+        raise DataError(f"OpenPose keypoints {path}: 'people' must be a list of objects with keypoint lists, got "
+                        f"{json.dumps(people)[:60]}; fix or regenerate the file")
     result = []
     for person in people:
         body = _points(person, "pose_keypoints_2d", path)

@@ -128,6 +128,25 @@ no flow file. vid2vid's flow backends return this field when called as
 """
 
 
+def _swap_in(root: Path, new: Path, old: Path) -> None:
+    """Replace the dataset's entries of ``root`` by those of ``new``, moving the previous ones into ``old``; when
+    interrupted half-way, every previous entry goes back in place (the dataroot is either old or new, not mixed)."""
+    moved: list[str] = []
+    try:
+        for name in _managed_names():
+            if (root / name).exists():
+                os.replace(root / name, old / name)
+            moved.append(name)
+            os.replace(new / name, root / name)
+    except BaseException:
+        for name in moved:
+            if (root / name).exists() and not (new / name).exists():
+                os.replace(root / name, new / name)
+            if (old / name).exists():
+                os.replace(old / name, root / name)
+        raise
+
+
 def _folder_size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
@@ -154,6 +173,7 @@ def make_sample_dataset(dataroot: str | os.PathLike = "datasets/Cityscapes/", se
                                  f"{', ...' if len(present) > 3 else ''}; pass --overwrite to replace them or "
                                  "choose another --dataroot")
     parent = root.resolve().parent
+    created = [folder for folder in (parent, *parent.parents) if not folder.exists()]  # deepest first
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.resolve().name}.partial-", dir=parent))
     umask = os.umask(0)
@@ -172,10 +192,13 @@ def make_sample_dataset(dataroot: str | os.PathLike = "datasets/Cityscapes/", se
             os.replace(tmp, root)
         else:  # keep the user's other files; swap our entries one by one
             old = Path(tempfile.mkdtemp(prefix=f".{root.resolve().name}.old-", dir=parent))
-            for name in _managed_names():
-                if (root / name).exists():
-                    os.replace(root / name, old / name)
-                os.replace(tmp / name, root / name)
+            _swap_in(root, tmp, old)
+    except BaseException:  # (Ctrl-C included) the folders made for the dataroot go too
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     finally:
         for junk in (tmp, old):
             if junk is not None and junk.exists():

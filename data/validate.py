@@ -4,7 +4,8 @@ Why: a loader reads only the frames an epoch samples, so a bad file surfaces lat
 never (the last frame of a sequence, a text file named ``.png``). `validate_dataset` builds the dataset mode of
 ``--dataset_mode`` (which pairs its folders and frames by name), then reads every frame with the mode's own
 `DatasetMode.check_frame` (readability, image modes, label range, sizes, lossy label formats, channels, the
-generator's size divisibility) and checks that all frames of a sequence have one size. It reports every
+generator's size divisibility), checks that all frames of a sequence have one size and that the real frames of
+a split are all colour or all greyscale (a stray grey frame is read as grey RGB, silently). It reports every
 problem; the `DataError` it raises names the first one and how many more there are.
 
 Frames are checked in a thread pool of ``--nThreads`` threads (at least 1). Frames found good are remembered in
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import torch
+from PIL import Image
 from tqdm import tqdm
 
 from util.atomic import write_text_atomically
@@ -36,7 +38,7 @@ from .modes import build_mode
 from .modes.base import DatasetMode, FrameSize
 
 CACHE_NAME = ".vid2vid_checked.json"
-CACHE_VERSION = 1  # bump when a check changes, so frames found good by an older validator are checked again
+CACHE_VERSION = 2  # bump when a check changes, so frames found good by an older validator are checked again
 MAX_SECTIONS = 8  # flag sets (and phases) remembered in one cache file; the least recently used is dropped
 # flags that change whether a frame is valid (the mode adds its own: DatasetMode.verdict_flags)
 VERDICT_FLAGS = ("phase", "isTrain", "use_real_img", "label_nc", "input_nc", "use_instance", "loadSize", "fineSize",
@@ -68,12 +70,13 @@ class ValidationReport:
 
 class FrameResult(NamedTuple):
     """One frame's verdict: its files' stats, its stored size (None if unreadable), whether the cache knew it,
-    and its problem (None when good)."""
+    its problem (None when good) and whether its real frame is greyscale (None without one)."""
 
     stats: tuple[FileStat, ...]
     size: FrameSize | None
     cached: bool
     problem: str | None
+    grey: bool | None = None
 
 
 # ---------------------------------------------------------------------------------------------- the cache
@@ -96,8 +99,9 @@ class CheckCache:
         self.key = hashlib.sha256(text.encode()).hexdigest()[:16]
         self.sections = self._load()
         try:
-            self.known = {self._stats_key(files): FrameSize(os.path.join(self.root, str(rel)), int(w), int(h))
-                          for files, rel, w, h in self.sections.get(self.key, {}).get("frames", [])}
+            self.known = {self._stats_key(files): (FrameSize(os.path.join(self.root, str(rel)), int(w), int(h)),
+                                                   None if grey is None else bool(grey))
+                          for files, rel, w, h, grey in self.sections.get(self.key, {}).get("frames", [])}
         except (ValueError, TypeError, KeyError, AttributeError):  # a damaged cache is an empty one
             self.sections, self.known = {}, {}
 
@@ -119,7 +123,8 @@ class CheckCache:
         info = os.stat(path)
         return os.path.relpath(path, self.root), info.st_size, info.st_mtime_ns
 
-    def lookup(self, stats: tuple[FileStat, ...]) -> FrameSize | None:
+    def lookup(self, stats: tuple[FileStat, ...]) -> tuple[FrameSize, bool | None] | None:
+        """(stored size, real frame greyscale) of a frame found good with these very files, else None."""
         return self.known.get(stats)
 
     def save(self, results: list[FrameResult]) -> None:
@@ -128,7 +133,7 @@ class CheckCache:
         if all(r.cached for r in results) and len(results) == len(self.known):
             return
         frames = [[[list(s) for s in r.stats], os.path.relpath(r.size.path, self.root), r.size.width,
-                   r.size.height] for r in results]
+                   r.size.height, r.grey] for r in results]
         sections = {**self.sections, self.key: {"used": time.time(), "flags": self.flags, "frames": frames}}
         newest = sorted(sections, key=lambda key: sections[key].get("used", 0), reverse=True)[:MAX_SECTIONS]
         text = json.dumps({"version": CACHE_VERSION, "sections": {key: sections[key] for key in newest}},
@@ -154,9 +159,11 @@ def check_one(mode: DatasetMode, cache: CheckCache, seq_index: int, frame_index:
         return FrameResult((), None, False, f"cannot read {error.filename}: {error.strerror}; restore or remove it")
     known = cache.lookup(stats)
     if known is not None:
-        return FrameResult(stats, known, True, None)
+        return FrameResult(stats, known[0], True, None, known[1])
     try:
-        return FrameResult(stats, mode.check_frame(seq_index, frame_index), False, None)
+        size = mode.check_frame(seq_index, frame_index)
+        real = real_frame_file(mode, seq_index, frame_index)
+        return FrameResult(stats, size, False, None, None if real is None else is_greyscale(real))
     except DataError as error:
         return FrameResult(stats, None, False, one_line(str(error)))
     except Exception as error:  # noqa: BLE001 - any failure to read a frame is that frame's problem
@@ -185,6 +192,43 @@ def run_checks(check: Callable[[tuple[int, int]], FrameResult], items: list[tupl
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # PIL modes without colour
+
+
+def real_frame_file(mode: DatasetMode, seq_index: int, frame_index: int) -> str | None:
+    """The real (RGB) frame of a frame, None when the mode reads none. The folders layout keeps its real frames
+    beside the label maps (``B_paths``); the other modes name a frame after its real image (`size_file`)."""
+    if not mode.need_real_frames:
+        return None
+    real = getattr(mode, "B_paths", None)
+    return real[seq_index][frame_index] if real is not None else mode.size_file(seq_index, frame_index)
+
+
+def is_greyscale(path: str) -> bool:
+    """Whether the image at ``path`` is stored without colour (its header's mode: nothing decoded)."""
+    with Image.open(path) as image:
+        return image.mode in GREY_MODES
+
+
+def colour_problems(paths: list[str | None], greys: list[bool | None]) -> list[tuple[int, str]]:
+    """(item index, problem) for each real frame of a split whose colour differs from most others: a greyscale
+    frame among colour ones is read as grey RGB and teaches the generator grey output (and the reverse)."""
+    kinds = Counter(grey for grey in greys if grey is not None)
+    if len(kinds) <= 1:
+        return []
+    grey_is_odd = kinds[True] <= kinds[False]
+    n_usual = kinds[not grey_is_odd]
+    example = next(path for path, grey in zip(paths, greys, strict=True) if grey is (not grey_is_odd))
+    if grey_is_odd:
+        problem = (f"is greyscale but {n_usual} real frame(s) of this split are colour (e.g. {example}); it would be "
+                   "read as a grey RGB frame: replace it with the colour frame, or convert it to RGB if grey is meant")
+    else:
+        problem = (f"is colour but {n_usual} real frame(s) of this split are greyscale (e.g. {example}); convert it to "
+                   "greyscale, or replace the grey frames with colour ones")
+    return [(i, f"real frame {path} {problem}") for i, (path, grey) in enumerate(zip(paths, greys, strict=True))
+            if grey is grey_is_odd]
+
+
 def size_problems(sizes: list[FrameSize | None]) -> list[tuple[int, str]]:
     """(frame index, problem) for each frame of one sequence whose stored size differs from the most common."""
     counts = Counter((s.width, s.height) for s in sizes if s is not None)
@@ -205,6 +249,9 @@ def frame_problems(mode: DatasetMode, items: list[tuple[int, int]], results: lis
         sizes = [r.size for r in results[start: start + len(frames)]]
         found += [(seq, frame, 1, problem) for frame, problem in size_problems(sizes)]
         start += len(frames)
+    reals = [real_frame_file(mode, *item) if r.grey is not None else None for item, r in zip(items, results,
+                                                                                             strict=True)]
+    found += [(*items[i], 2, problem) for i, problem in colour_problems(reals, [r.grey for r in results])]
     return [problem for *_, problem in sorted(found)]
 
 

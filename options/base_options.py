@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 
@@ -93,6 +94,9 @@ class BaseOptions:
         problem = path_flag_problem(opt)  # a name that leads out of its folder, before anything is read there
         if problem:
             raise OptionsError(problem)
+        if os.path.isfile(opt.dataroot):  # (a missing one is the dataset mode's to explain)
+            raise OptionsError(f"--dataroot {opt.dataroot} is a file, not a folder: give the dataset's folder, the one "
+                               f"holding {opt.phase}_A, {opt.phase}_B, ... (docs/DATA.md)")
         for action in self.parser._actions:  # NaN or inf never helps: --lr inf trains NaN weights
             value = getattr(opt, action.dest, None)
             if action.type is float and isinstance(value, float) and not math.isfinite(value):

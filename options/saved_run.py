@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -51,6 +52,15 @@ class SavedRun:
                           for name, (given, saved) in self.overridden.items())  # fmt: skip
         return f"{flags} given on the command line contradicts {self.path}; drop the flag to use the run's value"
 
+    def source_of(self, problem: str) -> str | None:
+        """``problem`` (an option check's line, starting with the flag) extended with the saved value it is about
+        when that value came from this run's file, else None."""
+        for dest, value in self.filled.items():
+            if problem.startswith(f"--{dest} "):
+                return (f"{problem}: the value comes from {self.path} (\"{dest}\": {json.dumps(value)}); correct it "
+                        f"there, or give --{dest} on the command line")
+        return None
+
 
 def shown(value: object) -> str:
     if isinstance(value, list):
@@ -81,24 +91,64 @@ def as_arguments(parser: argparse.ArgumentParser, dest: str, value: object) -> l
     return [flag, shown(value)]
 
 
+TYPE_NAMES = {int: "an integer", float: "a number", str: "a string"}
+
+
+def check_saved_value(parser: argparse.ArgumentParser, dest: str, value: object, path: str) -> None:
+    """ValueError naming ``path``, the key and the value when the saved ``value`` of flag ``dest`` is not one the
+    flag accepts (a hand-edited or damaged opt.json): argparse would reject it with its usage text instead, which
+    names neither the file nor the key."""
+    action = next((a for a in parser._actions if a.dest == dest), None)
+    if action is None:
+        return  # (as_arguments names an unknown key)
+    flag = action.option_strings[0]
+    takes = TYPE_NAMES.get(action.type, f"a value like {shown(action.default)}")
+    if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
+        wrong = None if isinstance(value, bool) else "is a switch: true or false"
+    elif isinstance(value, bool | dict):
+        wrong = f"takes {takes}"
+    else:
+        wrong = None
+        try:
+            converted = action.type(shown(value)) if action.type is not None else shown(value)
+        except (ValueError, TypeError, argparse.ArgumentTypeError):
+            wrong = f"takes {takes}"
+        else:
+            if action.choices is not None and converted not in action.choices:
+                wrong = f"takes one of {', '.join(map(str, action.choices))}"
+    if wrong:
+        raise ValueError(f"{path} holds \"{dest}\": {json.dumps(value)}, which {flag} cannot take ({flag} {wrong}); "
+                         f"correct it there (as the run was trained), or give {flag} on the command line")
+
+
 def run_flags(parser: argparse.ArgumentParser) -> list[str]:
     """The run flags of ``parser`` (the shared ones and those its dataset mode added), by destination."""
     return run_flag_dests(parser)
 
 
-def run_flags_for(opt: argparse.Namespace) -> list[str]:
-    """The run flags of a parsed run: the shared ones and those of its ``--dataset_mode``."""
+def parser_for(opt: argparse.Namespace) -> argparse.ArgumentParser:
+    """The options parser of a parsed run: the shared flags and those of its ``--dataset_mode``."""
     from .base_options import BaseOptions
 
     options = BaseOptions()
     options.add_dataset_mode_flags(["--dataset_mode", opt.dataset_mode])
-    return run_flags(options.parser)
+    return options.parser
 
 
-def differing_run_flags(opt: argparse.Namespace, saved: dict) -> list[str]:
-    """``--flag value (the run has saved)`` for each run flag of ``opt`` whose value differs from ``saved``."""
-    return [f"--{key} {shown(getattr(opt, key))} (the run has {shown(saved[key])})" for key in run_flags_for(opt)
-            if key in saved and shown(getattr(opt, key, None)) != shown(saved[key])]
+def run_flags_for(opt: argparse.Namespace) -> list[str]:
+    """The run flags of a parsed run: the shared ones and those of its ``--dataset_mode``."""
+    return run_flags(parser_for(opt))
+
+
+def differing_run_flags(opt: argparse.Namespace, saved: dict, path: str = "opt.json") -> list[str]:
+    """``--flag value (the run has saved)`` for each run flag of ``opt`` whose value differs from ``saved`` (read
+    from ``path``); ValueError naming the file and the key when a saved value is not one the flag accepts."""
+    parser = parser_for(opt)
+    keys = [key for key in run_flags(parser) if key in saved]
+    for key in keys:
+        check_saved_value(parser, key, saved[key], path)
+    return [f"--{key} {shown(getattr(opt, key))} (the run has {shown(saved[key])})" for key in keys
+            if shown(getattr(opt, key, None)) != shown(saved[key])]
 
 
 def with_saved_run_flags(options: BaseOptions, argv: Sequence[str]) -> tuple[list[str], SavedRun]:
@@ -133,6 +183,7 @@ def with_saved_run_flags(options: BaseOptions, argv: Sequence[str]) -> tuple[lis
             if shown(getattr(given, dest)) != shown(saved[dest]):
                 run.overridden[dest] = (getattr(given, dest), saved[dest])
             continue
+        check_saved_value(parser, dest, saved[dest], path)
         run.filled[dest] = saved[dest]
         prefix += as_arguments(parser, dest, saved[dest])
     return prefix + list(argv), run

@@ -18,9 +18,11 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # models.checkpoint, imported where it is used
 
 from options.run_folder import RunFolder  # noqa: E402
+from util.atomic import write_atomically, write_text_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 
 PER_FRAME = "per_frame"
 METRICS = ("psnr", "ssim", "flicker", "flicker_real")
@@ -44,13 +48,32 @@ def run(command: list[str], log: Path, threads: int) -> subprocess.Popen:
 
 def wait_all(processes: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
     failed = []
-    for key, process in processes.items():
-        if process.wait() != 0:
-            failed.append(key)
-        process.stdout and process.stdout.close()
+    try:
+        for key, process in processes.items():
+            if process.wait() != 0:
+                failed.append(key)
+            process.stdout and process.stdout.close()
+    except KeyboardInterrupt:
+        stop_all(processes.values())
+        raise
     if failed:
         tails = "; ".join(f"{key}: {logs[key].read_text().strip().splitlines()[-1:]}" for key in failed)
         raise SystemExit(f"compare_per_frame: {', '.join(failed)} failed ({tails}); logs in {logs[failed[0]].parent}")
+
+
+def stop_all(processes: Iterable[subprocess.Popen]) -> None:
+    """After a Ctrl-C: let each child stop itself (a Ctrl-C in the terminal reached them too: train.py saves
+    'latest', test.py removes its partial results); SIGINT the ones still running after a few seconds, which the
+    Ctrl-C was not sent to."""
+    processes = list(processes)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        process.wait()
 
 
 def variant_flags(args: argparse.Namespace, variant: str) -> tuple[list[str], float]:
@@ -114,10 +137,18 @@ def snapshot(folder: RunFolder, budget: float) -> None:
     import shutil
 
     target = RunFolder(folder.checkpoints_dir, f"{folder.name}_{budget:g}min")
-    os.makedirs(target.path, exist_ok=True)
-    for name in os.listdir(folder.path):
-        if name.startswith("latest_") or name.startswith("opt.") or name == "iter.txt":
-            shutil.copyfile(folder.file(name), target.file(name))
+    partial = Path(f"{target.path}.partial")  # its existence marks the budget done: it appears complete or not at all
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        for name in os.listdir(folder.path):
+            if name.startswith("latest_") or name.startswith("opt.") or name == "iter.txt":
+                shutil.copyfile(folder.file(name), partial / name)
+        if target.exists():  # (a snapshot of an earlier call at this budget: replaced)
+            shutil.rmtree(target.path)
+        os.replace(partial, target.path)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def test_and_evaluate(args: argparse.Namespace, budget: float, budget_dir: Path, models: list[str]
@@ -188,7 +219,8 @@ def write_figures(args: argparse.Namespace, budget: float, budget_dir: Path, rep
         rows.append(row)
     size = rows[-1][-1].size  # every row at the generated frames' size
     rows = [np.concatenate([np.asarray(im.resize(size)) for im in row], axis=1) for row in rows]
-    Image.fromarray(np.concatenate(rows, axis=0)).save(out / "frames.jpg", quality=92)
+    frames = Image.fromarray(np.concatenate(rows, axis=0))
+    write_atomically(out / "frames.jpg", lambda path: frames.save(path, quality=92))
     figure, axis = plt.subplots(figsize=(8, 3))
     for model, report in reports.items():
         axis.plot(report["sequences"][sequence]["flicker"], label=model.replace("_", "-"))
@@ -197,7 +229,7 @@ def write_figures(args: argparse.Namespace, budget: float, budget_dir: Path, rep
     axis.set_ylabel("warping error")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(out / "flicker.png")
+    write_atomically(out / "flicker.png", figure.savefig)
     plt.close(figure)
 
 
@@ -291,11 +323,12 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {entry['budget_cpu_minutes']:g} ({v['cpu_minutes']:.2f} used) | {model} | "
                          f"{v['training_items']} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['flicker']:.4f} | "
                          f"{v['flicker_real']:.4f} |")
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_text_atomically(out / "summary.md", "\n".join(lines) + "\n")
+    write_text_atomically(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     print(f"{out / 'summary.md'}, {out / 'frames.jpg'}, {out / 'flicker.png'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "compare_per_frame", "its train.py runs saved 'latest' and stopped, partial "
+                               "results were removed; rerun the same command with --continue_runs to go on"))

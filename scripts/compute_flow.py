@@ -27,6 +27,7 @@ from models.flow_eval import load_frame  # noqa: E402
 from options.base_options import int_list  # noqa: E402
 from options.choices import FLOW_NETS  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 from util.device import select_device  # noqa: E402
 from util.flow_io import flow_to_color, write_flo  # noqa: E402
 
@@ -137,4 +138,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "compute_flow", "every flow file written is complete; rerun the same command "
+                               "to write them all"))

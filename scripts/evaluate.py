@@ -15,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,6 +32,7 @@ from models.checkpoint import CheckpointError  # noqa: E402
 from models.flow import build_flow_estimator  # noqa: E402
 from models.video_metrics import flicker, optional_metric, psnr_ssim, resize_like  # noqa: E402
 from util.atomic import write_text_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 from util.html import HTMLPage  # noqa: E402
 
 REAL_FOLDERS = ("{phase}_B", "{phase}_img")
@@ -45,10 +49,37 @@ def to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
+def read_image(path: Path, fix: str) -> Image.Image:
+    """The RGB image at ``path``; an empty, truncated or foreign file is an `EvaluationError` naming it."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise EvaluationError(f"cannot read image {path} ({error}); {fix}") from None
+
+
+def read_frames(paths: list[Path], what: str, fix: str) -> torch.Tensor:
+    """(T, 3, H, W) in [-1, 1] of the frames of one sequence, which must have one size."""
+    images = [read_image(path, fix) for path in paths]
+    size = images[0].size
+    for path, image in zip(paths, images, strict=True):
+        if image.size != size:
+            raise EvaluationError(f"{path} is {image.width}x{image.height} but {paths[0]} is {size[0]}x{size[1]}; "
+                                  f"the {what} of a sequence must have one size: {fix}")
+    return torch.stack([to_tensor(image) for image in images])
+
+
+REWRITE_FAKE = "rerun test.py to write the results again (it replaces the whole folder)"
+FIX_REAL = "replace the frame, or pass the --dataroot and --phase test.py used"
+
+
 def find_pairs(results: Path, dataroot: Path, phase: str) -> dict[str, list[tuple[str, Path, Path]]]:
     """Per sequence: (frame stem, generated file, real file), in frame order."""
     if not results.is_dir():
         raise EvaluationError(f"results folder {results} not found; run test.py first (it prints the folder)")
+    if dataroot.is_file():
+        raise EvaluationError(f"--dataroot {dataroot} is a file, not a folder; pass the dataset folder test.py read "
+                              "(the one holding test_A, test_B)")
     roots = [dataroot / pattern.format(phase=phase) for pattern in REAL_FOLDERS]
     real_root = next((root for root in roots if root.is_dir()), None)
     if real_root is None:
@@ -81,8 +112,8 @@ def evaluate(pairs: dict, flow_net: str, flownet_checkpoint: str | None, lpips_w
     fid, fid_note = optional_metric("FID", fid_weights)
     report: dict = {"flow_net": flow_net, "sequences": {}, "skipped": [n for n in (lpips_note, fid_note) if n]}
     for sequence, frames in pairs.items():
-        fake = torch.stack([to_tensor(Image.open(f)) for _, f, _ in frames])  # (T, 3, H, W)
-        real = resize_like(torch.stack([to_tensor(Image.open(r)) for _, _, r in frames]), fake.shape[-2:])
+        fake = read_frames([f for _, f, _ in frames], "generated frames", REWRITE_FAKE)  # (T, 3, H, W)
+        real = resize_like(read_frames([r for _, _, r in frames], "real frames", FIX_REAL), fake.shape[-2:])
         psnr, ssim = psnr_ssim(fake, real)
         entry = {"frames": [s for s, _, _ in frames], "psnr": psnr.tolist(), "ssim": ssim.tolist()}
         if lpips is not None:
@@ -157,6 +188,40 @@ def write_page(report: dict, pairs: dict, out: Path) -> None:
     page.save()
 
 
+def write_outputs(report: dict, pairs: dict, out: Path) -> None:
+    """evaluation.json and the page with its images, written into a temporary folder beside ``out`` that
+    replaces ``out`` when complete: an interrupted or failed write leaves the previous evaluation (or none)."""
+    created = [folder for folder in (out.parent, *out.parent.parents) if not folder.exists()]  # deepest first
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    old = None
+    try:
+        os.chmod(partial, 0o777 & ~current_umask())  # mkdtemp makes it private; results are for sharing
+        write_text_atomically(partial / "evaluation.json", json.dumps(report, indent=1) + "\n")
+        write_page(report, pairs, partial)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(partial, out)
+    except BaseException:
+        if old is not None and not out.exists():
+            os.replace(old / out.name, out)  # the previous evaluation, back in place
+        shutil.rmtree(partial, ignore_errors=True)
+        for folder in created:  # the folders made for --out, when nothing else went in
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", required=True, help="test.py's results folder (…/test_latest)")
@@ -177,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     except (EvaluationError, FileNotFoundError, ValueError, CheckpointError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         return 1
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(out / "evaluation.json", json.dumps(report, indent=1) + "\n")
-    write_page(report, pairs, out)
+    write_outputs(report, pairs, out)
     print(f"{summary(report)} over {sum(len(p) for p in pairs.values())} frames; {out / 'evaluation.json'}, "
           f"{out / 'index.html'}")
     for note in report["skipped"]:
@@ -188,4 +251,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "evaluate", "nothing was written (an earlier evaluation.json stays as it was)"))

@@ -25,6 +25,7 @@ from models.checkpoint import CheckpointError  # noqa: E402
 from models.export import GeneratorStep, export_step  # noqa: E402
 from models.streaming import StreamError, Synthesizer  # noqa: E402
 from util.atomic import write_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 
 TOLERANCE = 1e-4
 
@@ -88,4 +89,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "export", "nothing was written"))

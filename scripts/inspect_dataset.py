@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data import DataError, TestDataset, ValidationReport, check_dataset, create_dataset  # noqa: E402
 from options import TrainOptions  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 
 MAX_LISTED = 50
 
@@ -81,4 +82,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "inspect_dataset", "nothing was written"))

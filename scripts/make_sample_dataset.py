@@ -14,6 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data.sample_video import DEFAULTS, SampleDatasetError, make_sample_dataset, summary_line  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
+
+INTERRUPTED = "nothing of the dataset was left in --dataroot (it is written in full or not at all)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,4 +46,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "make_sample_dataset", INTERRUPTED))

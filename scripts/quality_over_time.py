@@ -20,6 +20,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from util.atomic import write_atomically, write_text_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 
 
 def evaluation_of(results: Path, dataroot: str) -> dict:
@@ -89,19 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     figure.tight_layout()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out / "quality_over_time.png", dpi=110)
+    write_atomically(out / "quality_over_time.png", lambda path: figure.savefig(path, dpi=110))
     plt.close(figure)
     lines = [f"| run | frames | PSNR first {args.window} | PSNR last {args.window} | PSNR slope (dB / 100 frames) "
              "| mean PSNR | mean flicker |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for label, s in summary["runs"].items():
         lines.append(f"| {label} | {s['frames']} | {s['psnr_first']:.2f} | {s['psnr_last']:.2f} | "
                      f"{s['psnr_slope_per_100']:+.2f} | {s['psnr_mean']:.2f} | {s['flicker_mean']:.4f} |")
-    (out / "quality_over_time.md").write_text("\n".join(lines) + "\n")
-    (out / "quality_over_time.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_text_atomically(out / "quality_over_time.md", "\n".join(lines) + "\n")
+    write_text_atomically(out / "quality_over_time.json", json.dumps(summary, indent=1) + "\n")
     print("\n".join(lines))
     print(f"{out / 'quality_over_time.png'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "quality_over_time", "every file written is complete (evaluations are kept); "
+                               "rerun the same command to finish"))

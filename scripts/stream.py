@@ -34,6 +34,7 @@ from data.video_frames import canny_edges, iter_frames  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
 from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
 from util.allocator import keep_freed_memory  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 from util.image import tensor2im, tensor2label  # noqa: E402
 from util.video import Mp4Writer, side_by_side  # noqa: E402
 
@@ -209,4 +210,5 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     keep_freed_memory()  # as test.py: activations are freed and reallocated every frame (util/allocator.py)
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "stream", "the mp4 being written was removed; end a stream with --max_frames "
+                               "to keep its video"))

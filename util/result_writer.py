@@ -103,10 +103,17 @@ class ResultWriter:
         self.close_video()
         self.write_page()
         old = None
-        if os.path.exists(self.final_dir):
-            old = tempfile.mkdtemp(prefix=".old_", dir=os.path.dirname(self.final_dir))
-            os.replace(self.final_dir, os.path.join(old, "results"))
-        os.replace(self.tmp_dir, self.final_dir)
+        try:
+            if os.path.exists(self.final_dir):
+                old = tempfile.mkdtemp(prefix=".old_", dir=os.path.dirname(self.final_dir))
+                os.replace(self.final_dir, os.path.join(old, "results"))
+            os.replace(self.tmp_dir, self.final_dir)
+        except BaseException:  # (Ctrl-C between the two renames) the earlier results go back in place
+            if old is not None and not os.path.exists(self.final_dir):
+                os.replace(os.path.join(old, "results"), self.final_dir)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return self.final_dir

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ from data.pose_video.normalization import (  # noqa: E402
 )
 from data.video_frames import iter_frames, video_fps  # noqa: E402
 from options.run_folder import RunFolder  # noqa: E402
+from util.atomic import write_text_atomically  # noqa: E402
+from util.cli import exit_on_interrupt  # noqa: E402
 from util.html import HTMLPage  # noqa: E402
 from util.video import Mp4Writer, side_by_side  # noqa: E402
 
@@ -153,11 +156,26 @@ def run_generator(args: argparse.Namespace, dataset: Path, generated: Path) -> P
     print(f"generating: {shlex.join(command)}  (output in {log})")
     generated.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w", encoding="utf-8") as output:
-        done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            returncode = process.wait()
+        except KeyboardInterrupt:
+            stop_test_py(process)
+            raise
     last = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()][-1:] or [""]
-    if done.returncode != 0:
+    if returncode != 0:
         raise TransferError(f"test.py failed: {last[0].strip()} (all of its output: {log})")
     return generated / args.name / f"{PHASE}_{args.which_epoch}"
+
+
+def stop_test_py(process: subprocess.Popen) -> None:
+    """After a Ctrl-C: let test.py remove its partial results itself (a Ctrl-C in the terminal reached it too;
+    killing it would leave its temporary folder), asking it with SIGINT when the Ctrl-C was ours alone."""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        process.wait()
 
 
 def compose(args: argparse.Namespace, out: Path, frames_dir: Path, sequences: list[list[int]],
@@ -241,7 +259,7 @@ def transfer(args: argparse.Namespace) -> int:
                f"(normalisation: {'off' if args.no_normalize else 'Everybody Dance Now, to ' + STATS_FILE})")
     if dropped:
         summary += f"; {len(dropped)} frames left out (fewer than 4 in a row with the person)"
-    (out / "source_stats.json").write_text(json.dumps(source.to_json(), indent=1), encoding="utf-8")
+    write_text_atomically(out / "source_stats.json", json.dumps(source.to_json(), indent=1))
     page = write_page(out, args, count, summary)
     print(f"{summary}\nvideo: {video}\npage:  {page}")
     return 0
@@ -257,4 +275,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_interrupt(main, "transfer", "every file written is complete (the pose cache and the frames "
+                               "normalised so far are kept); rerun the same command to resume"))
