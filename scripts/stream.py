@@ -34,7 +34,7 @@ from data.video_frames import canny_edges, iter_frames  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
 from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
 from util.allocator import keep_freed_memory  # noqa: E402
-from util.cli import exit_on_interrupt  # noqa: E402
+from util.cli import INTERRUPTED, exit_on_interrupt, interrupted_line  # noqa: E402
 from util.image import tensor2im, tensor2label  # noqa: E402
 from util.video import Mp4Writer, side_by_side  # noqa: E402
 
@@ -165,6 +165,15 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
                 show(picture)
             if generated % REPORT_EVERY == 0:
                 report(generated, latencies, time.perf_counter() - start)
+    except KeyboardInterrupt:  # the usual end of a camera stream: keep the video of what was generated
+        if writer is None or writer.count == 0:
+            if writer is not None:
+                writer.abort()
+            raise
+        finish(writer)  # (ffmpeg runs in its own process group: the terminal's Ctrl-C did not reach it)
+        print(interrupted_line("stream", f"the {generated} frames generated so far are in {output}"),
+              file=sys.stderr)
+        return INTERRUPTED
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -179,6 +188,15 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
     if writer is not None:
         print(f"video: {output}")
     return 0
+
+
+def finish(writer: Mp4Writer) -> None:
+    """Close the mp4 (it takes its name only when complete); a second Ctrl-C meanwhile removes it instead."""
+    try:
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def show(picture: np.ndarray) -> None:
@@ -210,5 +228,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     keep_freed_memory()  # as test.py: activations are freed and reallocated every frame (util/allocator.py)
-    sys.exit(exit_on_interrupt(main, "stream", "the mp4 being written was removed; end a stream with --max_frames "
-                               "to keep its video"))
+    sys.exit(exit_on_interrupt(main, "stream", "no frame was generated yet, so no mp4 was written"))

@@ -67,3 +67,29 @@ def test_missing_camera_display_and_run_are_one_line(tmp_path, capsys, monkeypat
     failure([*base, "--input", str(short), "--derive", "edges", "--output", str(tmp_path / "x.mp4"), "--", *flags],
             "2 input frame(s)", "3")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_ctrl_c_ends_a_stream_and_keeps_its_video(tmp_path, capsys, monkeypatch) -> None:
+    """A camera stream ends with Ctrl-C: the frames generated so far are a complete mp4, exit 130, one line."""
+    tiny_setup(tmp_path)
+    data, out = tmp_path / "data", tmp_path / "stream.mp4"
+    step = stream.Synthesizer.step
+    outputs = []
+
+    def interrupted_after_two_outputs(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if len(outputs) == 2:
+            raise KeyboardInterrupt
+        result = step(self, *args, **kwargs)
+        if result is not None:
+            outputs.append(result)
+        return result
+
+    monkeypatch.setattr(stream.Synthesizer, "step", interrupted_after_two_outputs)
+    code = stream.main(["--name", "tiny", "--checkpoints_dir", str(tmp_path / "ck"), "--input",
+                        str(data / "test_A" / "seq_a"), "--instance", str(data / "test_inst" / "seq_a"), "--real",
+                        str(data / "test_B" / "seq_a"), "--output", str(out), "--", *TINY_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == f"stream: interrupted (Ctrl-C); the 2 frames generated so far are in {out}"
+    assert read_mp4_info(str(out))["n_frames"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []  # no temporary mp4 left
