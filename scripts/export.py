@@ -24,7 +24,7 @@ from data.image_folder import DataError  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
 from models.export import GeneratorStep, export_step  # noqa: E402
 from models.streaming import StreamError, Synthesizer  # noqa: E402
-from util.atomic import write_atomically  # noqa: E402
+from util.atomic import NewFolder, write_atomically  # noqa: E402
 from util.cli import exit_on_interrupt  # noqa: E402
 
 TOLERANCE = 1e-4
@@ -45,6 +45,25 @@ def example_inputs(synth: Synthesizer, width: int, height: int, seed: int) -> tu
     prev = [torch.rand((1, tG - 1, 3, height >> k, width >> k), generator=generator) * 2 - 1
             for k in range(opt.n_scales_spatial)]
     return labels, instances, prev
+
+
+def verified_save(program: torch.export.ExportedProgram, step: GeneratorStep, inputs: tuple[torch.Tensor, ...],
+                  output: str) -> float:
+    """Save ``program`` under a temporary name, load it back and compare it with ``step`` on ``inputs``; only a
+    file within `TOLERANCE` takes the name ``output``. Returns the largest difference."""
+    def save_and_compare(temporary: str) -> None:
+        torch.export.save(program, temporary)
+        with torch.no_grad():
+            eager = step(*inputs)
+            exported = torch.export.load(temporary).module()(*inputs)
+        differences.append(max(float((a - b).abs().max()) for a, b in zip(eager, exported, strict=True)))
+        if differences[0] > TOLERANCE:
+            raise StreamError(f"the exported step differs from PyTorch's by {differences[0]:.2e} (> {TOLERANCE}); "
+                              "nothing written")
+
+    differences: list[float] = []
+    write_atomically(output, save_and_compare)
+    return differences[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,17 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         labels, instances, prev = example_inputs(synth, width, height, seed=0)
         program = export_step(step, labels, instances, prev)
         output = args.output or os.path.join("results", args.name, f"generator_step_{width}x{height}.pt2")
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(output, lambda temporary: torch.export.save(program, temporary))
         labels, instances, prev = example_inputs(synth, width, height, seed=1)  # other inputs than the example
-        with torch.no_grad():
-            eager = step(labels, instances, *prev)
-            exported = torch.export.load(output).module()(labels, instances, *prev)
-        difference = max(float((a - b).abs().max()) for a, b in zip(eager, exported, strict=True))
-        if difference > TOLERANCE:
-            os.remove(output)
-            raise StreamError(f"the exported step differs from PyTorch's by {difference:.2e} (> {TOLERANCE}); "
-                              "nothing written")
+        with NewFolder(Path(output).parent):  # (made folders go again if the export fails or is interrupted)
+            difference = verified_save(program, step, (labels, instances, *prev), output)
     except (StreamError, DataError, CheckpointError, FileNotFoundError, ValueError) as error:
         print(f"export: error: {error}", file=sys.stderr)
         return 1

@@ -31,6 +31,8 @@ def test_the_exported_step_matches_eager_and_is_written_only_when_it_does(tmp_pa
                         *TINY_FLAGS]) == 1
     assert "must be multiples of 8" in capsys.readouterr().err and not (tmp_path / "bad.pt2").exists()
     monkeypatch.setattr(export, "TOLERANCE", -1.0)  # as if the program computed something else
-    assert export.main([*run, "--width", "128", "--height", "64", "--output", str(tmp_path / "off.pt2"),
+    before = sorted(tmp_path.rglob("*"))
+    assert export.main([*run, "--width", "128", "--height", "64", "--output", str(tmp_path / "new" / "off.pt2"),
                         *TINY_FLAGS]) == 1
-    assert "nothing written" in capsys.readouterr().err and not (tmp_path / "off.pt2").exists()
+    assert "nothing written" in capsys.readouterr().err
+    assert sorted(tmp_path.rglob("*")) == before  # no file, no temporary, not even the folder it made
