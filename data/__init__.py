@@ -6,6 +6,7 @@ import argparse
 import torch
 
 from .clip import Clip, collate_clips
+from .dataset_record import unfinished_problem
 from .image_folder import DataError
 from .modes import get_mode
 from .temporal_dataset import TemporalDataset
@@ -19,6 +20,9 @@ __all__ = ["Clip", "DataError", "TemporalDataset", "TestDataset", "ValidationRep
 def create_dataset(opt: argparse.Namespace, n_frames_total: int | None = None) -> torch.utils.data.Dataset:
     """Random training clips of the --dataset_mode when ``opt.isTrain``, else its test windows (one per frame)."""
     get_mode(opt.dataset_mode)  # unknown or planned modes fail here, before anything is read
+    unfinished = unfinished_problem(opt.dataroot)  # a video_to_dataset.py run stopped half-way: not a dataset yet
+    if unfinished:
+        raise DataError(unfinished)
     if opt.isTrain:
         if opt.dataset_mode == "test":
             raise DataError("--dataset_mode test is for test.py; train.py reads clips with --dataset_mode temporal")

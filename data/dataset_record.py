@@ -61,6 +61,21 @@ def read_record(root: Path) -> dict | None:
     return record
 
 
+def unfinished_problem(root: str | Path) -> str | None:
+    """Why ``root`` must not be trained or tested on yet: video_to_dataset.py started it and has not finished
+    (stopped by Ctrl-C, a failure, or a face found in only some frames); None otherwise (no record, or a damaged
+    one: reading datasets is not this file's business)."""
+    try:
+        record = read_record(Path(root))
+    except RecordError:
+        return None
+    if record is None or record.get("complete", True):
+        return None
+    return (f"{root} is a dataset scripts/video_to_dataset.py has not finished ({Path(root) / RECORD_FILE} says "
+            "so: it was interrupted or failed); rerun the same video_to_dataset.py command to finish it (with "
+            "--fill_missing if it reported frames without a face)")
+
+
 def differences(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
     """``"--size 640 (now 320)"`` for every setting that differs, in the order of ``new``."""
     def shown(value: object) -> str:

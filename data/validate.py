@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from util.atomic import write_text_atomically
 
+from .dataset_record import unfinished_problem
 from .image_folder import DataError, DataProblems, problems_of
 from .modes import build_mode
 from .modes.base import DatasetMode, FrameSize
@@ -272,6 +273,10 @@ def check_dataset(opt: argparse.Namespace, phase: str | None = None, progress: b
     start = time.perf_counter()
     opt = phase_options(opt, phase)
     report = ValidationReport(opt.phase)
+    unfinished = unfinished_problem(opt.dataroot)  # (before the frames: an unfinished one may lack some)
+    if unfinished:
+        report.problems = [unfinished]
+        return report
     try:
         mode = build_mode(opt, needs_real_frames(opt))
     except DataError as error:

@@ -250,3 +250,19 @@ def test_detect_landmarks_without_a_face(work: Path, expect: Expect) -> None:
     detect = bad_inputs.load_script("scripts/face/detect_landmarks.py")
     expect(lambda: detect.main(["--dataroot", "faces"]), 1, "detect_landmarks: error: no face found in any of the 3 "
            "frames under faces/train_img", "docs/DATA.md")  # (no empty faces/train_keypoints left)
+
+
+def test_training_or_testing_on_an_unfinished_dataset(work: Path, expect: Expect, capsys: pytest.CaptureFixture,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A video_to_dataset.py run stopped half-way leaves complete files that read as a (smaller) dataset: train.py
+    and test.py refuse it until the same command has finished it."""
+    with monkeypatch.context() as patch:
+        patch.setattr(video_to_dataset, "canny_edges", interrupt_after(9, video_to_dataset.canny_edges))
+        assert make() == 130
+    capsys.readouterr()
+    flags = ["--dataroot", "out", "--label_nc", "0", "--input_nc", "1", "--loadSize", "64", "--ngf", "8",
+             "--n_downsample_G", "2", "--n_blocks", "1", "--flow_net", "dis", "--gpu_ids", "-1", "--nThreads", "0"]
+    message = ("error: out is a dataset scripts/video_to_dataset.py has not finished (out/video_to_dataset.json says "
+               "so: it was interrupted or failed); rerun the same video_to_dataset.py command to finish it")
+    expect(lambda: bad_inputs.train.main(["--name", "new", *flags, "--no_vgg", "--num_D", "1"]), 1, message)
+    expect(lambda: bad_inputs.test_py.main(["--name", "new", *flags]), 1, message)
