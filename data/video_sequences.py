@@ -65,10 +65,18 @@ def split_point(args: argparse.Namespace, sequences: list[list[int]], k: int) ->
     return 0 if k >= len(sequences) - args.n_test else n
 
 
-def check_enough_sequences(args: argparse.Namespace, n_frames: int, n_sequences: int, what: str) -> None:
+def check_enough_sequences(args: argparse.Namespace, n_frames: int, sequences: list[list[int]], what: str) -> None:
+    """A test split as asked: --n_test sequences besides training ones, or --test_tail frames of at least one
+    sequence long enough to keep `MIN_TRAIN_FRAMES` for training (never a dataset silently without a test split)."""
+    n_sequences = len(sequences)
     if not args.test_tail and n_sequences <= args.n_test and args.n_test > 0:
         raise VideoDatasetError(f"{n_frames} {what} make {n_sequences} sequence(s): too few for "
                                 f"--n_test {args.n_test} plus training; lower --seq_length or --n_test")
+    longest = max(len(s) for s in sequences)
+    if args.test_tail and longest < args.test_tail + MIN_TRAIN_FRAMES:
+        raise VideoDatasetError(f"--test_tail {args.test_tail} needs sequences of at least "
+                                f"{args.test_tail + MIN_TRAIN_FRAMES} frames ({MIN_TRAIN_FRAMES} to train on); the "
+                                f"longest of the {n_sequences} is {longest}: raise --seq_length or lower --test_tail")
 
 
 class Built:

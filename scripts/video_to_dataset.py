@@ -23,6 +23,7 @@ from the files) and the train.py and test.py commands to run next.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -132,9 +133,21 @@ def check_args(args: argparse.Namespace) -> None:
             args.fps is not None and args.fps <= 0):
         raise VideoDatasetError("--max_people must be >= 1, --max_gap >= 0, --min_cutoff > 0, --beta >= 0 and "
                                 "--fps > 0")
+    if (args.size is not None and args.size < MIN_SIZE) or (args.max_frames is not None and args.max_frames < 1):
+        raise VideoDatasetError(f"--size must be >= {MIN_SIZE} pixels and --max_frames >= 1 (leave them out for the "
+                                "video's width and every frame)")
+    if not 0 <= args.canny[0] <= args.canny[1] <= 255 * 4:
+        raise VideoDatasetError(f"--canny {args.canny[0]} {args.canny[1]}: give LOW <= HIGH, both >= 0 (gradient "
+                                "strengths; 100 200 by default)")
+    if args.name is not None and not re.fullmatch(r"[\w.-]+", args.name) or args.name in (".", ".."):
+        raise VideoDatasetError(f"--name {args.name!r}: a sequence name prefix is one folder name (letters, digits, "
+                                "'_', '-', '.'), without '/' or '..'")
     if args.kind == "labels" and not args.segmenter:
         raise VideoDatasetError("--kind labels needs --segmenter (a TorchScript file or a torchvision DeepLabV3 "
                                 "name, see --help)")
+
+
+MIN_SIZE = 32  # --size: the smallest width the generator's downsampling leaves room for
 
 
 def next_commands(args: argparse.Namespace, label_nc: int | None, size: tuple[int, int]) -> list[str]:
@@ -218,7 +231,7 @@ def make_pose_dataset(args: argparse.Namespace) -> Built:
     if not sequences:
         raise VideoDatasetError(f"the person is found in {len(found)} of {n_frames} frames of {args.input}, never "
                                 "in 4 consecutive ones: too few for a sequence; check the video (docs/POSE.md)")
-    check_enough_sequences(args, len(found), len(sequences), "frames with the person")
+    check_enough_sequences(args, len(found), sequences, "frames with the person")
     place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
     centre = person_centre_x([extraction.people[i] for i in found])
     shift = round(size[0] / 2 - centre) if args.recenter and np.isfinite(centre) else 0
@@ -318,7 +331,7 @@ def make_frames_dataset(args: argparse.Namespace, segmenter: Segmenter | None, l
     if n_frames == 0:
         raise VideoDatasetError(f"no frames could be read from {args.input}")
     sequences = sequence_indices(n_frames, histograms, args.seq_length)
-    check_enough_sequences(args, n_frames, len(sequences), "frames")
+    check_enough_sequences(args, n_frames, sequences, "frames")
     prefix, root = prefix_of(args), Path(args.dataroot)
     place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
     built = Built(n_frames, sequences)
@@ -401,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     except PartlyFound as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
-    except (VideoDatasetError, DataError, SegmenterError, LandmarkError, RecordError, OSError) as error:
+    except (VideoDatasetError, DataError, SegmenterError, LandmarkError, RecordError, OSError, ValueError) as error:
         remove_new(root, before, keep=(POSE_CACHE,))
         print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
         return 1

@@ -266,3 +266,17 @@ def test_training_or_testing_on_an_unfinished_dataset(work: Path, expect: Expect
                "so: it was interrupted or failed); rerun the same video_to_dataset.py command to finish it")
     expect(lambda: bad_inputs.train.main(["--name", "new", *flags, "--no_vgg", "--num_D", "1"]), 1, message)
     expect(lambda: bad_inputs.test_py.main(["--name", "new", *flags]), 1, message)
+
+
+@pytest.mark.parametrize(("flags", "fragments"), [
+    (["--name", "../x"], ("--name '../x': a sequence name prefix is one folder name", "without '/' or '..'")),
+    (["--name", "a/b"], ("--name 'a/b': a sequence name prefix is one folder name",)),
+    (["--size", "0"], ("--size must be >= 32 pixels and --max_frames >= 1",)),
+    (["--max_frames", "0"], ("--size must be >= 32 pixels and --max_frames >= 1",)),
+    (["--canny", "300", "100"], ("--canny 300 100: give LOW <= HIGH, both >= 0",)),
+    (["--test_tail", "5"], ("--test_tail 5 needs sequences of at least 9 frames (4 to train on); the longest of the "
+                            "3 is 4: raise --seq_length or lower --test_tail",)),
+], ids=["name_leading_out", "name_with_a_folder", "size_0", "max_frames_0", "canny_low_above_high",
+        "test_tail_longer_than_every_sequence"])
+def test_impossible_video_flags(work: Path, expect: Expect, flags: list[str], fragments: tuple[str, ...]) -> None:
+    expect(lambda: make(*flags), 1, "video_to_dataset: error: ", *fragments)
