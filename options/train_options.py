@@ -36,6 +36,9 @@ class TrainOptions(BaseOptions):
                                f"got {opt.n_frames_D}")
         if opt.lr <= 0:
             raise OptionsError(f"--lr must be > 0, got {opt.lr}")
+        if not 0.0 <= opt.beta1 < 1.0:  # (Adam's own message would not name the flag)
+            raise OptionsError(f"--beta1 must be in [0, 1) (Adam's first-moment decay; 0.5 by default), got "
+                               f"{opt.beta1}")
         if opt.niter + opt.niter_decay < 1:
             raise OptionsError("--niter + --niter_decay must be >= 1 epoch")
         if opt.fp16 and opt.bf16:

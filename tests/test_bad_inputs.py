@@ -488,6 +488,8 @@ FLAG_CASES = [
                  ["--continue_train resumes this run and --load_pretrain starts a new one", "pass only one of them"],
                  id="continue_train_with_load_pretrain"),
     pytest.param(["--niter", "-1"], 2, ["--niter must be >= 0, got -1"], id="negative_niter"),
+    pytest.param(["--beta1", "2"], 2, ["train.py: error: --beta1 must be in [0, 1) (Adam's first-moment decay; 0.5 "
+                                       "by default), got 2.0"], id="beta1_outside_0_1"),
     pytest.param(["--dataset_mode", "videos"], 2, ["--dataset_mode 'videos' is not a dataset mode",
                                                    "choose from face, folders, pose, temporal, test"],
                  id="unknown_dataset_mode"),
