@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .image_folder import DataError
+
 
 def round_to_multiple(value: float, base: int = 32) -> int:
     """Round to the nearest multiple of ``base`` (the reference's make_power_2, which is not a power of 2)."""
@@ -71,7 +73,12 @@ def get_img_params(opt: argparse.Namespace, size: tuple[int, int], allow_flip: b
         crop_x = int(max(0, min(x_span * 2, int(torch.randn((), generator=generator).item() * x_span / 3 + x_span))))
         crop_y = _randint(0, min(max(0, new_h - crop_h), new_h // 8), generator)
     else:
+        scaled = (new_w, new_h)
         new_w, new_h = round_to_multiple(new_w), round_to_multiple(new_h)
+        if not (new_w and new_h):  # a side under 16 pixels rounds to 0
+            raise DataError(f"--loadSize {opt.loadSize} (--resize_or_crop {mode}) scales {w}x{h} frames to "
+                            f"{scaled[0]}x{scaled[1]}, which rounds to {new_w}x{new_h} (sides are multiples of "
+                            "32); raise --loadSize")
 
     # the random number is drawn even when flips are off, so every mode consumes the same random stream
     flip = bool(torch.rand((), generator=generator).item() > 0.5) and allow_flip

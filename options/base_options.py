@@ -94,6 +94,10 @@ class BaseOptions:
         problem = path_flag_problem(opt)  # a name that leads out of its folder, before anything is read there
         if problem:
             raise OptionsError(problem)
+        for dest in ("dataroot", "checkpoints_dir", "results_dir"):  # "" would put files straight into the working
+            if getattr(opt, dest, None) is not None and not str(getattr(opt, dest)).strip():  # folder, unasked
+                default = self.parser.get_default(dest)
+                raise OptionsError(f"--{dest} is empty: give a folder (leave the flag out for {default})")
         if os.path.isfile(opt.dataroot):  # (a missing one is the dataset mode's to explain)
             raise OptionsError(f"--dataroot {opt.dataroot} is a file, not a folder: give the dataset's folder, the one "
                                f"holding {opt.phase}_A, {opt.phase}_B, ... (docs/DATA.md)")

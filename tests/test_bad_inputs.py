@@ -404,6 +404,17 @@ def test_test_py_with_a_wrong_which_epoch(run_dir: Path, expect: Expect) -> None
            "checkpoint checkpoints/run/7_net_G0.pth not found", "available --which_epoch values: latest")
 
 
+def test_test_py_with_an_empty_results_dir(run_dir: Path, expect: Expect) -> None:
+    expect(lambda: test_py.main(inference_args("--use_real_img", "--results_dir", "")), 2,
+           "error: --results_dir is empty: give a folder (leave the flag out for ./results/)")  # (prog: argv[0])
+
+
+def test_test_py_with_a_load_size_that_rounds_to_nothing(run_dir: Path, expect: Expect) -> None:
+    expect(lambda: test_py.main(inference_args("--use_real_img", "--loadSize", "20")), 1,
+           "error: --loadSize 20 (--resize_or_crop scaleWidth) scales 64x32 frames to 20x8, which rounds to 32x0 "
+           "(sides are multiples of 32); raise --loadSize")
+
+
 def test_test_py_with_another_ngf_than_the_run(run_dir: Path, expect: Expect) -> None:
     expect(lambda: test_py.main(inference_args("--use_real_img", "--ngf", "16")), 1,
            "--ngf 16 (trained with 8) given on the command line contradicts checkpoints/run/opt.json",
@@ -488,6 +499,8 @@ FLAG_CASES = [
                  ["--continue_train resumes this run and --load_pretrain starts a new one", "pass only one of them"],
                  id="continue_train_with_load_pretrain"),
     pytest.param(["--niter", "-1"], 2, ["--niter must be >= 0, got -1"], id="negative_niter"),
+    pytest.param(["--checkpoints_dir", ""], 2, ["train.py: error: --checkpoints_dir is empty: give a folder (leave "
+                                               "the flag out for ./checkpoints)"], id="empty_checkpoints_dir"),
     pytest.param(["--beta1", "2"], 2, ["train.py: error: --beta1 must be in [0, 1) (Adam's first-moment decay; 0.5 "
                                        "by default), got 2.0"], id="beta1_outside_0_1"),
     pytest.param(["--dataset_mode", "videos"], 2, ["--dataset_mode 'videos' is not a dataset mode",
