@@ -137,7 +137,10 @@ def test_end_to_end_as_a_user_runs_it(tmp_path, chromium) -> None:
         "seq_a": [f"seq_a_{i:06d}" for i in (2, 3, 4)],
         "seq_b": [f"seq_b_{i:06d}" for i in (2, 3)],
     }
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "seq_a", "seq_b", "videos"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "results.json", "seq_a", "seq_b", "videos"]
+    record = json.loads((out / "results.json").read_text())  # what scripts/evaluate.py measures them against
+    assert (record["phase"], record["frames"], record["sequences"]) == ("test", 5, ["seq_a", "seq_b"])
+    assert Path(record["dataroot"]) == (tmp_path / "data").resolve()
     for seq, stems in expected.items():
         names = sorted(p.name for p in (out / seq).iterdir())
         assert names == sorted([f"fake_B_{s}.jpg" for s in stems] + [f"real_A_{s}.png" for s in stems])

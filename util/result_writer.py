@@ -3,15 +3,18 @@ and one H.264 mp4 per sequence. Everything goes into a temporary folder that rep
 when the run finished (a failed run leaves the previous results as they were)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from argparse import Namespace
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
 
+from util.atomic import write_text_atomically
 from util.html import HTMLPage
 from util.image import save_image, tensor2im, tensor2label
 from util.video import Mp4Writer, side_by_side
@@ -41,6 +44,19 @@ class FrameToWrite(Protocol):
     real_label: torch.Tensor  # (C, H, W) the frame's encoded input
     label_path: str  # the frame's input file; its folder names the sequence
     starts_sequence: bool
+
+
+RESULTS_RECORD = "results.json"  # which run, dataset and split made a results folder (scripts/evaluate.py reads it)
+
+
+def read_results_record(results: str | os.PathLike) -> dict | None:
+    """The record test.py left in a results folder, None without one (results of an older version) or when it
+    cannot be read."""
+    try:
+        record = json.loads((Path(results) / RESULTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and {"dataroot", "phase"} <= set(record) else None
 
 
 class ResultWriter:
@@ -99,9 +115,15 @@ class ResultWriter:
         page.save()
 
     def finish(self) -> str:
-        """Close the videos, write index.html and replace the results folder; returns its path."""
+        """Close the videos, write index.html and `RESULTS_RECORD`, and replace the results folder; returns its
+        path."""
         self.close_video()
         self.write_page()
+        opt = self.opt
+        record = {"name": opt.name, "which_epoch": opt.which_epoch, "dataroot": os.path.abspath(opt.dataroot),
+                  "phase": opt.phase, "frames": sum(len(seq["frames"]) for seq in self.sequences),
+                  "sequences": [seq["name"] for seq in self.sequences]}
+        write_text_atomically(os.path.join(self.tmp_dir, RESULTS_RECORD), json.dumps(record, indent=1) + "\n")
         old = None
         try:
             if os.path.exists(self.final_dir):
