@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not str(args.dataroot).strip():  # "" would write the dataset's folders straight into the working folder
+        print("make_sample_dataset: error: --dataroot is empty: give a folder (leave the flag out for "
+              f"{build_parser().get_default('dataroot')})", file=sys.stderr)
+        return 2
     try:
         summary = make_sample_dataset(args.dataroot, seed=args.seed, width=args.width, height=args.height,
                                       n_train_seqs=args.n_train_seqs, n_test_seqs=args.n_test_seqs,
@@ -41,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     except SampleDatasetError as e:
         print(f"make_sample_dataset: error: {e}", file=sys.stderr)
         return 2
+    except OSError as error:  # (nothing of the dataset was left: it is built beside --dataroot, then renamed)
+        print(f"make_sample_dataset: error: cannot write --dataroot {args.dataroot} ({error.strerror or error}: "
+              f"{error.filename}); choose a folder you can write", file=sys.stderr)
+        return 1
     print(summary_line(summary))
     return 0
 

@@ -309,3 +309,19 @@ def test_ctrl_c_in_evaluate_leaves_no_evaluation(work: Path, capsys: pytest.Capt
     code, err = run_as_script("scripts/evaluate.py", EVALUATE, capsys, monkeypatch)
     assert_interrupted(code, err, "evaluate", "nothing was written (an earlier evaluation.json stays as it was)")
     assert snapshot(work) == before
+
+
+# ---------------------------------------------------------------------------------------------- make_sample_dataset
+@pytest.mark.parametrize(("dataroot", "code", "fragments"), [
+    ("", 2, ("make_sample_dataset: error: --dataroot is empty: give a folder (leave the flag out for "
+             "datasets/Cityscapes/)",)),
+    pytest.param("/proc/self/sample", 1, ("make_sample_dataset: error: cannot write --dataroot /proc/self/sample (",
+                                          "choose a folder you can write"),
+                 marks=pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")),
+], ids=["empty_dataroot", "dataroot_that_cannot_be_written"])
+def test_make_sample_dataset_where_it_cannot_go(work: Path, refused: Callable, dataroot: str, code: int,
+                                                fragments: tuple[str, ...]) -> None:
+    """An empty --dataroot wrote the dataset's folders into the working folder; an unwritable one a traceback."""
+    tool = bad_inputs.load_script("scripts/make_sample_dataset.py")
+    refused(lambda: tool.main(["--dataroot", dataroot, "--width", "64", "--height", "32", "--n_frames", "8"]), code,
+            *fragments)
