@@ -57,7 +57,9 @@ def frame_pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
             raise FlowInputError("give either --frames DIR or --current A --previous B, not both")
         folder = Path(args.frames)
         if not folder.is_dir():
-            raise FlowInputError(f"--frames {folder}: folder not found")
+            raise FlowInputError(f"--frames {folder}: " + ("a file, not a folder of frames (pass --current and "
+                                                           "--previous for one pair)" if folder.is_file()
+                                                           else "folder not found"))
         frames = sorted(path for path in folder.iterdir() if path.is_file() and is_image_file(path.name))
         if len(frames) < 2:
             raise FlowInputError(f"--frames {folder} holds {len(frames)} image(s); flow needs at least 2 frames")
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs = frame_pairs(args)
         height, width = check_frames(pairs)
         out = Path(args.out)
+        if not args.out.strip():  # "" would write the flow files into the working folder
+            raise FlowInputError("--out is empty: give the folder for the flow files")
         if out.exists() and not out.is_dir():
             raise FlowInputError(f"--out {out} exists and is not a folder")
         stems = [current.stem for current, _ in pairs]
@@ -121,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compute_flow: error: {error}", file=sys.stderr)
         return 2
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"compute_flow: error: cannot make --out {out} ({error.strerror or error}); choose a folder you can "
+              "write", file=sys.stderr)
+        return 1
     torch.set_grad_enabled(False)
     loaded: tuple[Path | None, torch.Tensor | None] = (None, None)
     for index, (current_path, previous_path) in enumerate(pairs):

@@ -325,3 +325,21 @@ def test_make_sample_dataset_where_it_cannot_go(work: Path, refused: Callable, d
     tool = bad_inputs.load_script("scripts/make_sample_dataset.py")
     refused(lambda: tool.main(["--dataroot", dataroot, "--width", "64", "--height", "32", "--n_frames", "8"]), code,
             *fragments)
+
+
+# ---------------------------------------------------------------------------------------------- compute_flow
+@pytest.mark.parametrize(("flags", "code", "fragments"), [
+    (["--frames", "data/test_B/seq0000", "--out", ""], 2, ("compute_flow: error: --out is empty: give the folder "
+                                                           "for the flow files",)),
+    pytest.param(["--frames", "data/test_B/seq0000", "--out", "/proc/self/flow"], 1,
+                 ("compute_flow: error: cannot make --out /proc/self/flow (", "choose a folder you can write"),
+                 marks=pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")),
+    (["--frames", "data/test_B/seq0000/seq0000_000001.png", "--out", "flow"], 2,
+     ("compute_flow: error: --frames data/test_B/seq0000/seq0000_000001.png: a file, not a folder of frames",
+      "pass --current and --previous for one pair")),
+], ids=["empty_out", "out_that_cannot_be_made", "frames_that_is_a_file"])
+def test_compute_flow_where_it_cannot_go(work: Path, refused: Callable, flags: list[str], code: int,
+                                         fragments: tuple[str, ...]) -> None:
+    """An empty --out wrote the flow files into the working folder; an unwritable one a traceback."""
+    tool = bad_inputs.load_script("scripts/compute_flow.py")
+    refused(lambda: tool.main(["--flow_net", "dis", *flags]), code, *fragments)
