@@ -46,7 +46,7 @@ from data.pose_video.normalization import (  # noqa: E402
     track_ankle_ys,
 )
 from data.video_frames import iter_frames, video_fps  # noqa: E402
-from options.run_folder import RunFolder  # noqa: E402
+from options.run_folder import RunFolder, path_flag_problem  # noqa: E402
 from util.atomic import write_text_atomically  # noqa: E402
 from util.cli import exit_on_interrupt  # noqa: E402
 from util.html import HTMLPage  # noqa: E402
@@ -265,8 +265,24 @@ def transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def path_problem(args: argparse.Namespace) -> str | None:
+    """A flag that would put files outside its folder (as train.py and test.py check theirs), or an empty folder
+    flag (files straight into the working folder)."""
+    problem = path_flag_problem(argparse.Namespace(name=args.name, which_epoch=args.which_epoch))
+    if problem:
+        return problem
+    for dest in ("checkpoints_dir", "results_dir"):
+        if not getattr(args, dest).strip():
+            return f"--{dest} is empty: give a folder (leave the flag out for {build_parser().get_default(dest)})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = path_problem(args)
+    if problem:
+        parser.error(problem)
     try:
         return transfer(args)
     except (TransferError, DataError) as error:
