@@ -347,13 +347,13 @@ def test_compute_flow_where_it_cannot_go(work: Path, refused: Callable, flags: l
 
 # ---------------------------------------------------------------------------------------------- motion transfer
 @pytest.mark.parametrize(("flags", "fragment"), [
-    (["--name", "../x"], "transfer.py: error: --name '../x' has a '..' part, which leads out of its folder"),
+    (["--name", "../x"], "error: --name '../x' has a '..' part, which leads out of its folder"),
     (["--name", "run", "--which_epoch", "../other/latest"],
-     "transfer.py: error: --which_epoch '../other/latest' has a '..' part"),
+     "error: --which_epoch '../other/latest' has a '..' part"),
     (["--name", "run", "--results_dir", ""],
-     "transfer.py: error: --results_dir is empty: give a folder (leave the flag out for results)"),
+     "error: --results_dir is empty: give a folder (leave the flag out for results)"),
 ], ids=["name_leading_out", "which_epoch_of_another_run", "empty_results_dir"])
 def test_transfer_names_outside_its_folders(work: Path, refused: Callable, flags: list[str], fragment: str) -> None:
     """As train.py's and test.py's: a transfer's names stay inside --checkpoints_dir and --results_dir."""
     tool = bad_inputs.load_script("scripts/pose/transfer.py")
-    refused(lambda: tool.main(["source.mp4", *flags]), 2, fragment)
+    refused(lambda: tool.main(["source.mp4", *flags]), 2, fragment)  # ("<prog>: error: …", argparse's)
