@@ -52,7 +52,11 @@ def verified_save(program: torch.export.ExportedProgram, step: GeneratorStep, in
     """Save ``program`` under a temporary name, load it back and compare it with ``step`` on ``inputs``; only a
     file within `TOLERANCE` takes the name ``output``. Returns the largest difference."""
     def save_and_compare(temporary: str) -> None:
-        torch.export.save(program, temporary)
+        try:
+            torch.export.save(program, temporary)
+        except (OSError, RuntimeError) as error:  # (torch's zip writer raises RuntimeError for an unwritable path)
+            reason = str(error).strip().splitlines()[-1][:160] if str(error).strip() else type(error).__name__
+            raise StreamError(f"cannot write --output {output} ({reason}); choose a file you can write") from None
         with torch.no_grad():
             eager = step(*inputs)
             exported = torch.export.load(temporary).module()(*inputs)
@@ -84,10 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         if width % factor or height % factor:
             raise StreamError(f"--width {width} and --height {height} must be multiples of {factor} "
                               "(2^(n_downsample_G + n_scales_spatial - 1))")
+        output = args.output or os.path.join("results", args.name, f"generator_step_{width}x{height}.pt2")
+        if os.path.isdir(output):
+            raise StreamError(f"--output {output} is a folder; give the file to write, e.g. "
+                              f"{os.path.join(output, f'generator_step_{width}x{height}.pt2')}")
         step = GeneratorStep(synth.model)
         labels, instances, prev = example_inputs(synth, width, height, seed=0)
         program = export_step(step, labels, instances, prev)
-        output = args.output or os.path.join("results", args.name, f"generator_step_{width}x{height}.pt2")
         labels, instances, prev = example_inputs(synth, width, height, seed=1)  # other inputs than the example
         with NewFolder(Path(output).parent):  # (made folders go again if the export fails or is interrupted)
             difference = verified_save(program, step, (labels, instances, *prev), output)

@@ -16,6 +16,7 @@ test.py does (models/streaming.py). Flags after ``--`` go to the run's options a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import statistics
@@ -144,7 +145,11 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
     instances = folder_or_video(args.instance, None, args.size, keep_mode=True)
     reals = itertools.chain(folder_or_video(args.real, None, args.size, keep_mode=False), itertools.repeat(None))
     output = args.output or (None if args.show else os.path.join("results", args.name, "stream.mp4"))
-    writer = Mp4Writer(output, fps=args.fps) if output else None
+    if output and os.path.isdir(output):
+        raise StreamSetupError(f"--output {output} is a folder; give the mp4 to write, e.g. "
+                               f"{os.path.join(output, 'stream.mp4')}")
+    with naming_output(output):
+        writer = Mp4Writer(output, fps=args.fps) if output else None
     latencies: list[float] = []
     count = generated = 0
     start = time.perf_counter()
@@ -160,7 +165,8 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
             generated += 1
             picture = side_by_side(input_picture(synth), out)
             if writer is not None:
-                writer.append(picture)
+                with naming_output(output):
+                    writer.append(picture)
             if args.show:
                 show(picture)
             if generated % REPORT_EVERY == 0:
@@ -183,11 +189,24 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
             writer.abort()
         raise StreamSetupError(f"{count} input frame(s): fewer than the {synth.opt.n_frames_G} a first output needs")
     if writer is not None:
-        writer.close()
+        with naming_output(output):
+            finish(writer)
     report(generated, latencies, time.perf_counter() - start, final=True)
     if writer is not None:
         print(f"video: {output}")
     return 0
+
+
+@contextlib.contextmanager
+def naming_output(output: str | None) -> Iterator[None]:
+    """An mp4 that cannot be written (an unwritable folder; ffmpeg's multi-line report) is one line naming it."""
+    try:
+        yield
+    except OSError as error:
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        reason = error.strerror or (lines[0] if lines else type(error).__name__)
+        raise StreamSetupError(f"cannot write --output {output} ({reason}); choose a file in a folder you can "
+                               "write") from None
 
 
 def finish(writer: Mp4Writer) -> None:

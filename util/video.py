@@ -86,9 +86,13 @@ class Mp4Writer:
         """Finish the file and move it into place; returns the number of frames."""
         if self._writer is None:
             raise ValueError(f"no frames were written to {self.path}")
-        self._writer.close()
-        self._writer = None
-        os.replace(self.tmp_path, self.path)
+        try:
+            self._writer.close()
+            self._writer = None
+            os.replace(self.tmp_path, self.path)
+        except BaseException:  # (ffmpeg failed, or ``path`` is a folder): no temporary file stays behind
+            self.abort()
+            raise
         return self.count
 
     def abort(self) -> None:

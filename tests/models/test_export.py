@@ -1,6 +1,8 @@
 """models/export.py and scripts/export.py: the generator step through torch.export gives PyTorch's frames."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 from tests.helpers import load_script
@@ -36,3 +38,14 @@ def test_the_exported_step_matches_eager_and_is_written_only_when_it_does(tmp_pa
                         *TINY_FLAGS]) == 1
     assert "nothing written" in capsys.readouterr().err
     assert sorted(tmp_path.rglob("*")) == before  # no file, no temporary, not even the folder it made
+    (tmp_path / "folder").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert export.main([*run, "--width", "128", "--height", "64", "--output", str(tmp_path / "folder"),
+                        *TINY_FLAGS]) == 1
+    assert f"--output {tmp_path / 'folder'} is a folder; give the file to write" in capsys.readouterr().err
+    if os.path.isdir("/proc/self"):  # Linux: nobody may create files there
+        assert export.main([*run, "--width", "128", "--height", "64", "--output", "/proc/self/step.pt2",
+                            *TINY_FLAGS]) == 1
+        err = capsys.readouterr().err
+        assert "export: error: cannot write --output /proc/self/step.pt2 (" in err and "Traceback" not in err
+    assert sorted(tmp_path.rglob("*")) == before

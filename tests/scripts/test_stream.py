@@ -93,3 +93,21 @@ def test_ctrl_c_ends_a_stream_and_keeps_its_video(tmp_path, capsys, monkeypatch)
     assert err.strip().splitlines()[-1] == f"stream: interrupted (Ctrl-C); the 2 frames generated so far are in {out}"
     assert read_mp4_info(str(out))["n_frames"] == 2
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []  # no temporary mp4 left
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path, capsys) -> None:
+    """A folder as --output (it was a traceback and a left-over temporary mp4) or an unwritable one (ffmpeg's
+    multi-line report): one line naming --output, nothing left behind."""
+    tiny_setup(tmp_path)
+    data = tmp_path / "data"
+    argv = ["--name", "tiny", "--checkpoints_dir", str(tmp_path / "ck"), "--input", str(data / "test_A" / "seq_a"),
+            "--instance", str(data / "test_inst" / "seq_a"), "--real", str(data / "test_B" / "seq_a")]
+    outputs = [(str(data), f"stream: error: --output {data} is a folder; give the mp4 to write")]
+    if Path("/proc/self").is_dir():
+        outputs.append(("/proc/self/stream.mp4", "stream: error: cannot write --output /proc/self/stream.mp4 ("))
+    before = sorted(tmp_path.rglob("*"))
+    for output, message in outputs:
+        assert stream.main([*argv, "--output", output, "--", *TINY_FLAGS]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(tmp_path.rglob("*")) == before
