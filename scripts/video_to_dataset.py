@@ -373,13 +373,19 @@ def check_faces(args: argparse.Namespace, n_frames: int, faces: int) -> None:
     if faces == 0:
         raise LandmarkError(f"no face found in any of the {n_frames} frames of {args.input}; --kind face needs a "
                             "video of one face seen from the front (docs/DATA.md), or use --kind edges")
+    share = f"a face in {faces} of {n_frames} frames ({100 * faces / n_frames:.0f} %) of {args.input}"
+    if faces < MIN_FACE_SHARE * n_frames:  # (a street video: a few false detections, nothing to interpolate from)
+        raise LandmarkError(f"only {share}; --kind face needs a video of one face seen from the front "
+                            "(docs/DATA.md), or use --kind edges")
     if faces < n_frames:
-        share = f"a face in {faces} of {n_frames} frames ({100 * faces / n_frames:.0f} %) of {args.input}"
         if not args.fill_missing:
             raise PartlyFound(f"{share}: the {n_frames - faces} others have no landmarks, which the face mode "
                               "needs; rerun the same command with --fill_missing to interpolate them (what was "
                               "written is kept for that rerun)")
         print(f"{share}; the landmarks of the {n_frames - faces} others are interpolated (--fill_missing)")
+
+
+MIN_FACE_SHARE = 0.5  # --kind face: below this share of frames with a face the video is not a face video
 
 
 class PartlyFound(LandmarkError):

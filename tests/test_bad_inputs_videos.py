@@ -280,3 +280,11 @@ def test_training_or_testing_on_an_unfinished_dataset(work: Path, expect: Expect
         "test_tail_longer_than_every_sequence"])
 def test_impossible_video_flags(work: Path, expect: Expect, flags: list[str], fragments: tuple[str, ...]) -> None:
     expect(lambda: make(*flags), 1, "video_to_dataset: error: ", *fragments)
+
+
+def test_a_video_with_a_face_in_few_frames(work: Path, expect: Expect) -> None:
+    """A street video where the detector finds a 'face' in a few frames is no face video: nothing to interpolate."""
+    talking_head_frames(work / "few", 2, 6)
+    expect(lambda: video_to_dataset.main(["few", "--kind", "face", "--dataroot", "out", "--seq_length", "4"]), 1,
+           "video_to_dataset: error: only a face in 2 of 8 frames (25 %) of few; --kind face needs a video of one "
+           "face seen from the front (docs/DATA.md), or use --kind edges")
