@@ -17,6 +17,9 @@ import time
 from argparse import Namespace
 from collections.abc import Iterable, Sequence
 
+import util.interrupt_hook  # noqa: F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 import torch
 from tqdm import tqdm
 

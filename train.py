@@ -23,6 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import util.interrupt_hook  # noqa: F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 import torch
 import torch.distributed as dist
 from tqdm import tqdm

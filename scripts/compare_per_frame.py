@@ -25,11 +25,14 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # models.checkpoint, imported where it is used
 
 from options.run_folder import RunFolder  # noqa: E402
 from util.atomic import write_atomically, write_text_atomically  # noqa: E402

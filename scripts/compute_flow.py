@@ -16,10 +16,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from data.image_folder import is_image_file  # noqa: E402
 from models.flow import build_flow_estimator  # noqa: E402

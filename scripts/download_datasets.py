@@ -22,6 +22,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 
 from util.cli import exit_on_interrupt  # noqa: E402
 from util.download import (  # noqa: E402

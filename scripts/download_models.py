@@ -23,6 +23,9 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 
 from models.checkpoint import CheckpointError, read_state_dict  # noqa: E402
 from options import TestOptions  # noqa: E402

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 
 from scripts import download_flownet2  # noqa: E402
 from util.cli import exit_on_interrupt  # noqa: E402

@@ -16,9 +16,11 @@ import os
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
+import torch  # noqa: E402
 
 from data.image_folder import DataError  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402

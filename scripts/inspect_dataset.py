@@ -14,6 +14,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 
 from data import DataError, TestDataset, ValidationReport, check_dataset, create_dataset  # noqa: E402
 from options import TrainOptions  # noqa: E402

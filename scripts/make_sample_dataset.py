@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
 
 from data.sample_video import DEFAULTS, SampleDatasetError, make_sample_dataset, summary_line  # noqa: E402
 from util.cli import exit_on_interrupt  # noqa: E402

@@ -25,10 +25,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from data.image_folder import DataError  # noqa: E402
 from data.video_frames import canny_edges, iter_frames  # noqa: E402

@@ -16,10 +16,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from data.dataset_record import remove_new  # noqa: E402
 from data.face_landmarks import (  # noqa: E402

@@ -26,11 +26,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-from tqdm import tqdm
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import util.interrupt_hook  # noqa: E402, F401 - first: a Ctrl-C while torch loads is one line, not a traceback
+
+# isort: split
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from data.image_folder import DataError  # noqa: E402
 from data.pose_drawing import draw_people, read_people  # noqa: E402
