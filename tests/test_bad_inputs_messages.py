@@ -311,6 +311,22 @@ def test_ctrl_c_in_evaluate_leaves_no_evaluation(work: Path, capsys: pytest.Capt
     assert snapshot(work) == before
 
 
+def test_ctrl_c_in_compute_flow_keeps_complete_files(work: Path, capsys: pytest.CaptureFixture,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted while writing the second pair's files: the first pair's three files are complete, nothing of
+    the second is left."""
+    import util.atomic
+
+    monkeypatch.setattr(util.atomic, "write_atomically", interrupt_on_call(4, util.atomic.write_atomically))
+    argv = ["--flow_net", "dis", "--frames", "data/test_B/seq0000", "--out", "flow"]
+    code, err = run_as_script("scripts/compute_flow.py", argv, capsys, monkeypatch)
+    assert_interrupted(code, err, "compute_flow", "every flow file written is complete; rerun the same command to "
+                       "write them all")
+    assert sorted(p.name for p in (work / "flow").iterdir()) == [
+        "seq0000_000001.flo", "seq0000_000001_conf.png", "seq0000_000001_flow.png"]  # (no temporary file)
+    Image.open(work / "flow" / "seq0000_000001_flow.png").load()
+
+
 # ---------------------------------------------------------------------------------------------- make_sample_dataset
 @pytest.mark.parametrize(("dataroot", "code", "fragments"), [
     ("", 2, ("make_sample_dataset: error: --dataroot is empty: give a folder (leave the flag out for "
