@@ -93,6 +93,10 @@ def file_system_error(error: OSError, opt: argparse.Namespace) -> str:
                 "--checkpoints_dir elsewhere, then resume with --continue_train (the last complete save is intact)")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot write {where} ({error.strerror}); make it writable or choose another --checkpoints_dir"
+    if error.errno in (errno.EEXIST, errno.ENOTDIR) and os.path.isdir(opt.checkpoints_dir):
+        # a file where the run's folder (or one of its nested names) should be: the name is at fault
+        return (f"cannot write {where} ({error.strerror or error}): a file is where --name {opt.name} needs a "
+                "folder; choose another --name, or move the file away")
     if os.path.abspath(where).startswith(os.path.abspath(opt.checkpoints_dir)):
         return (f"cannot write {where} ({error.strerror or error}); --checkpoints_dir {opt.checkpoints_dir} must be "
                 "a folder this user can create and write: choose another --checkpoints_dir")

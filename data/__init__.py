@@ -6,12 +6,11 @@ import argparse
 import torch
 
 from .clip import Clip, collate_clips
-from .dataset_record import unfinished_problem
-from .image_folder import DataError
+from .image_folder import DataError, DataProblems
 from .modes import get_mode
 from .temporal_dataset import TemporalDataset
 from .test_dataset import TestDataset
-from .validate import ValidationReport, check_dataset, validate_dataset
+from .validate import ValidationReport, check_dataset, folder_problems, validate_dataset
 
 __all__ = ["Clip", "DataError", "TemporalDataset", "TestDataset", "ValidationReport", "check_dataset",
            "collate_clips", "create_dataloader", "create_dataset", "validate_dataset"]
@@ -20,9 +19,9 @@ __all__ = ["Clip", "DataError", "TemporalDataset", "TestDataset", "ValidationRep
 def create_dataset(opt: argparse.Namespace, n_frames_total: int | None = None) -> torch.utils.data.Dataset:
     """Random training clips of the --dataset_mode when ``opt.isTrain``, else its test windows (one per frame)."""
     get_mode(opt.dataset_mode)  # unknown or planned modes fail here, before anything is read
-    unfinished = unfinished_problem(opt.dataroot)  # a video_to_dataset.py run stopped half-way: not a dataset yet
-    if unfinished:
-        raise DataError(unfinished)
+    problems = folder_problems(opt.dataroot, opt.phase)  # (an unfinished video_to_dataset.py run, empty sequences)
+    if problems:
+        raise DataProblems(problems)
     if opt.isTrain:
         if opt.dataset_mode == "test":
             raise DataError("--dataset_mode test is for test.py; train.py reads clips with --dataset_mode temporal")

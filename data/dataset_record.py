@@ -20,9 +20,6 @@ from util.atomic import write_text_atomically
 
 RECORD_FILE = "video_to_dataset.json"
 FORMAT = 1
-# the folders video_to_dataset writes (and --overwrite removes), per split: label maps / edges, real frames,
-# face frames and landmarks, pose keypoints and DensePose stand-ins
-LAYOUT = ("A", "B", "img", "keypoints", "openpose", "densepose")
 PHASES = ("train", "test")
 OTHER_FILES = ("pose_stats.json",)
 IMAGE_SUFFIXES = (".jpg", ".png")
@@ -33,8 +30,13 @@ class RecordError(RuntimeError):
 
 
 def layout_folders(root: Path) -> list[Path]:
-    """The layout folders that exist in ``root`` (``train_B``, ``test_A``, ...)."""
-    return [root / f"{phase}_{kind}" for phase in PHASES for kind in LAYOUT if (root / f"{phase}_{kind}").is_dir()]
+    """The split folders that exist in ``root``: ``train_B``, ``test_A``, ... and any other ``train_*`` / ``test_*``
+    (``train_inst``, ``train_flow`` of another dataset there would pair with the new frames by name)."""
+    if not root.is_dir():
+        return []
+    prefixes = tuple(f"{phase}_" for phase in PHASES)
+    return sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith(prefixes)),
+                  key=lambda p: (PHASES.index(p.name.split("_")[0]), p.name))
 
 
 def input_identity(source: str) -> dict[str, object]:

@@ -7,6 +7,7 @@ landmark script wrote and the face dataset mode reads.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -14,10 +15,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from util.atomic import write_atomically, write_text_atomically
+from util.atomic import NewFolder, write_atomically, write_text_atomically
+
+from .dataset_record import input_identity
+from .image_folder import is_image_file
 
 PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 N_POINTS = 68
+EXTRACTION_RECORD = "extraction.json"  # beside a video's extracted frames: how they were made (`extract_video`)
 
 
 class LandmarkError(RuntimeError):
@@ -44,29 +49,65 @@ def find_predictor(explicit: str | None, dataroot: str) -> str:
                         f"{PREDICTOR_FILE}")
 
 
+def extraction_settings(video: str, every: int, max_frames: int | None) -> dict[str, object]:
+    """What `extract_video` records beside the frames: the video (resolved path and size) and the flags."""
+    return {"video": input_identity(video), "every": every, "max_frames": max_frames}
+
+
+def check_earlier_extraction(folder: Path, settings: dict[str, object]) -> None:
+    """Frames already in ``folder`` are resumed only when made from the same video with the same settings: other
+    ones would be kept and mixed with the new (a different --every or --max_frames numbers the frames alike)."""
+    frames = [p for p in folder.iterdir() if p.is_file() and is_image_file(p.name)] if folder.is_dir() else []
+    if not frames:
+        return
+    try:
+        earlier = json.loads((folder / EXTRACTION_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = None
+    if earlier == settings:
+        return
+    if isinstance(earlier, dict) and isinstance(earlier.get("video"), dict):
+        how = (f"from {earlier['video'].get('path')} with --every {earlier.get('every')} --max_frames "
+               f"{earlier.get('max_frames')}")
+    else:
+        how = "by other means (no record of how)"
+    raise LandmarkError(f"{folder} already holds {len(frames)} frames extracted earlier {how}; use another "
+                        "--sequence or remove that folder (the same command as then resumes it)")
+
+
 def extract_video(video: str, folder: Path, every: int, max_frames: int | None) -> int:
-    """Write every ``every``-th frame of ``video`` as <folder>/<index>.jpg (kept if already there)."""
+    """Write every ``every``-th frame of ``video`` as <folder>/<index>.jpg, and the settings beside them
+    (<folder>/extraction.json); frames already there are kept when they were made with the same settings, and
+    refused (`LandmarkError`) otherwise."""
     import cv2
 
+    settings = extraction_settings(video, every, max_frames)
+    check_earlier_extraction(folder, settings)
     capture = cv2.VideoCapture(video)
     if not capture.isOpened():
         raise LandmarkError(f"cannot open video {video} (OpenCV reads mp4/avi/mov); check the path and codec")
-    folder.mkdir(parents=True, exist_ok=True)
     written = index = 0
-    while max_frames is None or written < max_frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % every == 0:
-            path = folder / f"{written:05d}.jpg"
-            if not path.exists():
-                image = Image.fromarray(frame[:, :, ::-1])  # OpenCV gives BGR
-                write_atomically(path, lambda temporary, image=image: image.save(temporary, quality=95))
-            written += 1
-        index += 1
-    capture.release()
-    if written == 0:
-        raise LandmarkError(f"no frames could be read from {video}")
+    recorded = False
+    try:
+        with NewFolder(folder):  # (removed again when not one frame could be read)
+            while max_frames is None or written < max_frames:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                if index % every == 0:
+                    path = folder / f"{written:05d}.jpg"
+                    if not path.exists():
+                        if not recorded:  # (before the first new frame: a folder of frames always says how)
+                            write_text_atomically(folder / EXTRACTION_RECORD, json.dumps(settings, indent=1) + "\n")
+                            recorded = True
+                        image = Image.fromarray(frame[:, :, ::-1])  # OpenCV gives BGR
+                        write_atomically(path, lambda temporary, image=image: image.save(temporary, quality=95))
+                    written += 1
+                index += 1
+            if written == 0:
+                raise LandmarkError(f"no frames could be read from {video}")
+    finally:
+        capture.release()
     return written
 
 

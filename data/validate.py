@@ -273,9 +273,9 @@ def check_dataset(opt: argparse.Namespace, phase: str | None = None, progress: b
     start = time.perf_counter()
     opt = phase_options(opt, phase)
     report = ValidationReport(opt.phase)
-    unfinished = unfinished_problem(opt.dataroot)  # (before the frames: an unfinished one may lack some)
-    if unfinished:
-        report.problems = [unfinished]
+    report.problems = folder_problems(opt.dataroot, opt.phase)
+    if report.problems:
+        report.seconds = time.perf_counter() - start
         return report
     try:
         mode = build_mode(opt, needs_real_frames(opt))
@@ -296,6 +296,32 @@ def check_dataset(opt: argparse.Namespace, phase: str | None = None, progress: b
         cache.save(results)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def folder_problems(dataroot: str, phase: str) -> list[str]:
+    """What is wrong with the dataset as a whole, before any frame is read: a video_to_dataset.py run that has not
+    finished (its complete files would read as a smaller dataset), or sequence folders without frames (pairing
+    would call them missing, or skip a split's only sequence without a word)."""
+    unfinished = unfinished_problem(dataroot)
+    if unfinished:
+        return [unfinished]
+    return [f"{folder} holds no files: a sequence folder without frames; remove it or put its frames back"
+            for folder in empty_sequence_folders(dataroot, phase)]
+
+
+def empty_sequence_folders(dataroot: str, phase: str) -> list[str]:
+    """Folders without any file or sub-folder under ``<dataroot>/<phase>_*``: sequences whose frames are gone."""
+    empty = []
+    if not os.path.isdir(dataroot):
+        return empty
+    for split in sorted(os.listdir(dataroot)):
+        top = os.path.join(dataroot, split)
+        if not split.startswith(f"{phase}_") or not os.path.isdir(top):
+            continue
+        for root, dirs, files in sorted(os.walk(top)):
+            if root != top and not dirs and not files:
+                empty.append(root)
+    return empty
 
 
 def validate_dataset(opt: argparse.Namespace, phase: str | None = None, progress: bool = True) -> ValidationReport:

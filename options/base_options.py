@@ -98,6 +98,9 @@ class BaseOptions:
             if getattr(opt, dest, None) is not None and not str(getattr(opt, dest)).strip():  # folder, unasked
                 default = self.parser.get_default(dest)
                 raise OptionsError(f"--{dest} is empty: give a folder (leave the flag out for {default})")
+        if opt.output_nc != 3:  # (the data reads real frames as RGB: another count fails deep in the generator)
+            raise OptionsError(f"--output_nc {opt.output_nc}: the real frames are read as RGB (3 channels), so the "
+                               "generator makes 3; leave the flag out")
         if os.path.isfile(opt.dataroot):  # (a missing one is the dataset mode's to explain)
             raise OptionsError(f"--dataroot {opt.dataroot} is a file, not a folder: give the dataset's folder, the one "
                                f"holding {opt.phase}_A, {opt.phase}_B, ... (docs/DATA.md)")

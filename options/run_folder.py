@@ -43,6 +43,7 @@ OPTIONS_TXT = "opt.txt"
 ITER_FILE = "iter.txt"
 LOSS_LOG = "loss_log.txt"
 WEB_FOLDER = "web"
+EVENTS_PREFIX = "events.out.tfevents."  # TensorBoard's event file names
 EVENTS_ROOT = "runs"  # TensorBoard's folder, relative to where train.py runs (as `tensorboard --logdir runs`)
 LATEST = "latest"
 PARTIAL_PREFIX = ".partial-"  # util/atomic.py's temporary names
@@ -201,16 +202,19 @@ class RunFolder:
 
         Raises ValueError naming the file when it cannot be read or is not a JSON object."""
         path = self.options_json
-        if not os.path.isfile(path):
+        fix = "restore it from a copy, or delete it and give the architecture flags"
+        if not os.path.lexists(path):
             return None
+        if not os.path.isfile(path):  # a folder, a dangling link: never silently "no options"
+            raise ValueError(f"{path} is not a file; {fix}")
         try:
             with open(path, encoding="utf-8") as handle:
                 saved = json.load(handle)
         except (OSError, json.JSONDecodeError) as error:
-            raise ValueError(f"cannot read {path} ({error}); fix or delete it and give the architecture flags"
-                             ) from None
-        if not isinstance(saved, dict):
-            raise ValueError(f"{path} is not an options file (expected a JSON object); delete it or re-train")
+            raise ValueError(f"cannot read {path} ({error}); {fix}") from None
+        if not isinstance(saved, dict) or not saved:
+            raise ValueError(f"{path} holds no options ({'an empty object' if saved == {} else 'not a JSON object'});"
+                             f" {fix}")
         return path, saved
 
     def read_iter(self) -> tuple[int, int] | None:
@@ -244,15 +248,20 @@ class RunFolder:
                              "another --name")
 
     def clear(self) -> None:
-        """``--start_over``: remove the run's checkpoints, options, logs, snapshots and TensorBoard events (other
-        files a user put in the folder stay)."""
+        """``--start_over``: remove the run's checkpoints, options, logs, snapshots and TensorBoard event files
+        (other files a user put in its folders, and the folders of nested runs such as <name>/run1, stay)."""
         if self.exists():
             for name in os.listdir(self.path):
                 if name.endswith((".pth", "_checkpoint.json")) or name in (ITER_FILE, LOSS_LOG, OPTIONS_TXT,
                                                                             OPTIONS_JSON):
                     os.remove(self.file(name))
             shutil.rmtree(self.web_dir, ignore_errors=True)
-        shutil.rmtree(self.events_dir, ignore_errors=True)
+        if os.path.isdir(self.events_dir):  # only this run's event files: runs/<name>/ may hold nested runs' folders
+            for name in os.listdir(self.events_dir):
+                if name.startswith(EVENTS_PREFIX) and os.path.isfile(os.path.join(self.events_dir, name)):
+                    os.remove(os.path.join(self.events_dir, name))
+            if not os.listdir(self.events_dir):
+                os.rmdir(self.events_dir)
 
     def remove_partial_files(self) -> None:
         """Temporary files of a save that was killed before its rename."""

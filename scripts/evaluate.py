@@ -236,7 +236,16 @@ def check_out(out: Path) -> None:
 def with_run_of(args: argparse.Namespace) -> argparse.Namespace:
     """--dataroot and --phase from the results' results.json (written by test.py) when not given; given ones must
     match it, or the generated frames would be measured against other real frames."""
-    recorded = read_results_record(args.results)
+    try:
+        recorded = read_results_record(args.results)
+    except ValueError as error:  # (damaged: the flags decide, as for results without one)
+        if args.dataroot is None:
+            raise EvaluationError(f"{error}; pass --dataroot (and --phase)") from None
+        recorded = None
+    if recorded is not None and args.dataroot is not None and not Path(recorded["dataroot"]).exists():
+        print(f"notice: {recorded['dataroot']}, which test.py read, is gone; measuring against --dataroot "
+              f"{args.dataroot}")
+        recorded = {**recorded, "dataroot": args.dataroot}
     if recorded is None:
         if args.dataroot is None:
             raise EvaluationError(f"{args.results} has no {RESULTS_RECORD} saying which dataset test.py read; pass "

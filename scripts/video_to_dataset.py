@@ -39,7 +39,7 @@ from tqdm import tqdm  # noqa: E402
 
 from data.dataset_record import RecordError, claim, input_identity, on_disk, remove_new, write_record  # noqa: E402
 from data.face_landmarks import LandmarkError, find_predictor, load_dlib, process_sequence  # noqa: E402
-from data.image_folder import DataError  # noqa: E402
+from data.image_folder import DataError, is_image_file  # noqa: E402
 from data.pose_video.extract import ExtractSettings, extract  # noqa: E402
 from data.pose_video.layout import (  # noqa: E402
     in_central_half,
@@ -338,8 +338,10 @@ def make_frames_dataset(args: argparse.Namespace, segmenter: Segmenter | None, l
     place = {index: (k, t) for k, indices in enumerate(sequences) for t, index in enumerate(indices)}
     built = Built(n_frames, sequences)
     faces = 0
+    first_size: tuple[int, int] | None = None
     with tqdm(total=n_frames, unit="frame", dynamic_ncols=True) as progress:
         for index, frame in enumerate(iter_frames(args.input, args.every, args.max_frames, args.size)):
+            check_frame_size(args, index, frame.size, first_size := first_size or frame.size)
             k, t = place[index]
             split = split_point(args, sequences, k)
             phase = "test" if t >= split else "train"
@@ -367,6 +369,18 @@ def make_frames_dataset(args: argparse.Namespace, segmenter: Segmenter | None, l
     if args.kind == "face":
         check_faces(args, n_frames, faces)
     return built
+
+
+def check_frame_size(args: argparse.Namespace, index: int, size: tuple[int, int], first: tuple[int, int]) -> None:
+    """Frames of one video have one size (a folder may hold a stray one): name it, before it is written."""
+    if size == first:
+        return
+    source = Path(args.input)
+    name = (str(sorted(p for p in source.iterdir() if p.is_file() and is_image_file(p.name))[::args.every][index])
+            if source.is_dir() else f"frame {index * args.every} of {args.input}")
+    scaled = f" at --size {args.size}" if args.size else ""
+    raise VideoDatasetError(f"{name} is {size[0]}x{size[1]}{scaled}, the frames before it {first[0]}x{first[1]}: "
+                            "the frames of one video must have one size; resize or remove it and rerun")
 
 
 def check_faces(args: argparse.Namespace, n_frames: int, faces: int) -> None:

@@ -432,7 +432,7 @@ def test_test_py_with_another_ngf_than_a_folder_without_options(run_dir: Path, e
 def test_damaged_opt_json(run_dir: Path, expect: Expect) -> None:
     (run_dir / "opt.json").write_text("{not json")
     expect(lambda: test_py.main(inference_args("--use_real_img")), 1, "cannot read checkpoints/run/opt.json",
-           "fix or delete it and give the architecture flags")
+           "restore it from a copy, or delete it and give the architecture flags")
 
 
 # ---------------------------------------------------------------------------------------------- test.py

@@ -288,3 +288,20 @@ def test_a_video_with_a_face_in_few_frames(work: Path, expect: Expect) -> None:
     expect(lambda: video_to_dataset.main(["few", "--kind", "face", "--dataroot", "out", "--seq_length", "4"]), 1,
            "video_to_dataset: error: only a face in 2 of 8 frames (25 %) of few; --kind face needs a video of one "
            "face seen from the front (docs/DATA.md), or use --kind edges")
+
+
+def test_a_frame_of_another_size_in_a_folder(work: Path, expect: Expect) -> None:
+    """It was refused naming the removed output file and advising --overwrite, which failed the same way."""
+    (work / "fr").mkdir()
+    for i in range(8):
+        Image.new("RGB", (128, 96) if i == 3 else (64, 32), (20 * i, 0, 0)).save(work / "fr" / f"f_{i:06d}.png")
+    expect(lambda: video_to_dataset.main(["fr", "--kind", "edges", "--dataroot", "out", "--seq_length", "4"]), 1,
+           "video_to_dataset: error: fr/f_000003.png is 128x96, the frames before it 64x32: the frames of one video "
+           "must have one size; resize or remove it and rerun")
+
+
+def test_overwrite_removes_every_split_folder_of_the_earlier_dataset(work: Path) -> None:
+    """The sample dataset in data/ has train_inst and train_flow too: kept, they would pair with the new frames."""
+    assert make("--dataroot", "data", "--overwrite") == 0
+    assert sorted(p.name for p in (work / "data").iterdir() if p.is_dir()) == ["test_A", "test_B", "train_A",
+                                                                               "train_B"]

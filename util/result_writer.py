@@ -50,13 +50,39 @@ RESULTS_RECORD = "results.json"  # which run, dataset and split made a results f
 
 
 def read_results_record(results: str | os.PathLike) -> dict | None:
-    """The record test.py left in a results folder, None without one (results of an older version) or when it
-    cannot be read."""
-    try:
-        record = json.loads((Path(results) / RESULTS_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The record test.py left in a results folder, None without one (results of an older version); ValueError
+    naming it when it cannot be read or lacks the dataset and split."""
+    path = Path(results) / RESULTS_RECORD
+    if not os.path.lexists(path):
         return None
-    return record if isinstance(record, dict) and {"dataroot", "phase"} <= set(record) else None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} cannot be read ({error})") from None
+    if not isinstance(record, dict) or not {"dataroot", "phase"} <= set(record):
+        raise ValueError(f"{path} cannot be read (no 'dataroot' and 'phase' in it)")
+    return record
+
+
+OWN_ENTRIES = ("index.html", RESULTS_RECORD, "videos", "evaluation")  # (evaluation: evaluate.py's default --out)
+OWN_FRAME_PREFIXES = ("real_A_", "fake_B_")
+
+
+def foreign_entries(results: str) -> list[str]:
+    """Names in an earlier results folder that test.py did not write (a rerun would delete them): anything
+    besides its page, record, videos, the evaluation of it and sequence folders of real_A_/fake_B_ images."""
+    if not os.path.isdir(results):
+        return []
+    foreign = []
+    for entry in sorted(os.scandir(results), key=lambda e: e.name):
+        if entry.name in OWN_ENTRIES:
+            continue
+        if entry.is_dir(follow_symlinks=False) and all(
+                child.is_file(follow_symlinks=False) and child.name.startswith(OWN_FRAME_PREFIXES)
+                for child in os.scandir(entry.path)):
+            continue
+        foreign.append(entry.name)
+    return foreign
 
 
 class ResultWriter:
@@ -65,6 +91,11 @@ class ResultWriter:
     def __init__(self, opt: Namespace) -> None:
         self.opt = opt
         self.final_dir = os.path.normpath(os.path.join(opt.results_dir, opt.name, f"{opt.phase}_{opt.which_epoch}"))
+        foreign = foreign_entries(self.final_dir)
+        if foreign:  # (checked before anything is made)
+            raise ValueError(f"{self.final_dir} holds files test.py did not write ({', '.join(foreign[:3])}"
+                             f"{', …' if len(foreign) > 3 else ''}); a rerun replaces the folder as a whole: move "
+                             "them away, or choose another --results_dir")
         parent = os.path.dirname(self.final_dir)
         self.created = [d for d in (os.path.normpath(opt.results_dir), parent) if not os.path.isdir(d)]
         os.makedirs(parent, exist_ok=True)
