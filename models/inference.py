@@ -73,6 +73,10 @@ def check_files_exist(opt: Namespace, files: dict[str, str]) -> None:
         )
     main_label = next(iter(files))  # G0, or G_<loadSize> of a single-frame run
     main = files[main_label]
+    if os.path.lexists(main) and not os.path.isfile(main):  # a folder or a broken link: not "missing"
+        what = "a folder" if os.path.isdir(main) else "a link to nothing"
+        raise FileNotFoundError(f"checkpoint {main} is {what}, not a file; restore the file from a copy or choose "
+                                "another --which_epoch")
     if not os.path.isfile(main):
         epochs = run_folder.epochs_of(main_label)
         available = (f"available --which_epoch values: {', '.join(epochs)}" if epochs

@@ -102,8 +102,8 @@ def run_dir(work: Path, trained: Path) -> Path:
 def snapshot(root: Path) -> dict[str, object]:
     """Every folder (as "dir") and file (size, mtime) under ``root``: what "nothing left behind" compares, so an
     empty folder left behind counts as much as a file."""
-    return {str(p.relative_to(root)): "dir" if p.is_dir() else (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.rglob("*")}
+    return {str(p.relative_to(root)): "dir" if p.is_dir() else (p.lstat().st_size, p.lstat().st_mtime_ns)
+            for p in root.rglob("*")}  # (lstat: a broken link is listed, not an error)
 
 
 def the_error_line(code: int | str | None, err: str, expected: int, *fragments: str) -> str:

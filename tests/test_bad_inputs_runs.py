@@ -106,3 +106,18 @@ def test_an_empty_sequence_folder(work: Path, expect: Expect, folders: tuple[str
     first = "data/train_A/seq0001" if len(folders) == 1 else "data/train_A/seq0009"
     expect(lambda: train.main(train_args()), 1, f"error: {first} holds no files: a sequence folder without frames; "
            "remove it or put its frames back")
+
+
+@pytest.mark.parametrize("kind", ["folder", "broken_link"])
+def test_a_checkpoint_that_is_no_file(run_dir: Path, expect: Expect, kind: str) -> None:
+    """It was 'not found (available --which_epoch values: 1, latest)': the very label it could not read."""
+    path = run_dir / "latest_net_G0.pth"
+    path.unlink()
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(run_dir / "gone.pth")
+    what = "a folder" if kind == "folder" else "a link to nothing"
+    expect(lambda: test_py.main(inference_args("--use_real_img")), 1,
+           f"error: checkpoint checkpoints/run/latest_net_G0.pth is {what}, not a file; restore the file from a copy "
+           "or choose another --which_epoch")
