@@ -318,9 +318,10 @@ def empty_sequence_folders(dataroot: str, phase: str) -> list[str]:
         top = os.path.join(dataroot, split)
         if not split.startswith(f"{phase}_") or not os.path.isdir(top):
             continue
-        for root, dirs, files in sorted(os.walk(top)):
-            if root != top and not dirs and not files:
-                empty.append(root)
+        walked = sorted(os.walk(top))
+        if not any(files for _, _, files in walked):
+            continue  # nothing in the whole split folder: the dataset mode says "no images found" there
+        empty += [root for root, dirs, files in walked if root != top and not dirs and not files]
     return empty
 
 

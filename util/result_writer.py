@@ -61,7 +61,7 @@ def read_results_record(results: str | os.PathLike) -> dict | None:
         raise ValueError(f"{path} cannot be read ({error})") from None
     if not isinstance(record, dict) or not {"dataroot", "phase"} <= set(record):
         raise ValueError(f"{path} cannot be read (no 'dataroot' and 'phase' in it)")
-    return record
+    return record if record["dataroot"] is not None else None  # (written without a dataset: nothing to hold to)
 
 
 OWN_ENTRIES = ("index.html", RESULTS_RECORD, "videos", "evaluation")  # (evaluation: evaluate.py's default --out)
@@ -151,7 +151,9 @@ class ResultWriter:
         self.close_video()
         self.write_page()
         opt = self.opt
-        record = {"name": opt.name, "which_epoch": opt.which_epoch, "dataroot": os.path.abspath(opt.dataroot),
+        dataroot = getattr(opt, "dataroot", None)
+        record = {"name": opt.name, "which_epoch": opt.which_epoch,
+                  "dataroot": os.path.abspath(dataroot) if dataroot else None,
                   "phase": opt.phase, "frames": sum(len(seq["frames"]) for seq in self.sequences),
                   "sequences": [seq["name"] for seq in self.sequences]}
         write_text_atomically(os.path.join(self.tmp_dir, RESULTS_RECORD), json.dumps(record, indent=1) + "\n")
