@@ -72,7 +72,7 @@ def check_earlier_extraction(folder: Path, settings: dict[str, object]) -> None:
     else:
         how = "by other means (no record of how)"
     raise LandmarkError(f"{folder} already holds {len(frames)} frames extracted earlier {how}; use another "
-                        "--sequence or remove that folder (the same command as then resumes it)")
+                        "--sequence or remove that folder (rerunning the earlier command resumes it)")
 
 
 def extract_video(video: str, folder: Path, every: int, max_frames: int | None) -> int:

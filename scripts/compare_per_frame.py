@@ -34,7 +34,7 @@ from PIL import Image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
-from options.run_folder import RunFolder  # noqa: E402
+from options.run_folder import RunFolder, name_problem  # noqa: E402
 from util.atomic import write_atomically, write_text_atomically  # noqa: E402
 from util.cli import exit_on_interrupt  # noqa: E402
 
@@ -46,7 +46,8 @@ WARM = "WARM"  # in a --variant's flags: a warm start from the per-frame run at 
 def run(command: list[str], log: Path, threads: int) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     handle = open(log, "a")  # noqa: SIM115 - closed by the caller through wait_all
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    # in the caller's working folder (the scripts by absolute path), where relative flags after -- point
+    return subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
 def wait_all(processes: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
@@ -61,7 +62,8 @@ def wait_all(processes: dict[str, subprocess.Popen], logs: dict[str, Path]) -> N
         raise
     if failed:
         tails = "; ".join(f"{key}: {logs[key].read_text().strip().splitlines()[-1:]}" for key in failed)
-        raise SystemExit(f"compare_per_frame: {', '.join(failed)} failed ({tails}); logs in {logs[failed[0]].parent}")
+        raise SystemExit(f"compare_per_frame: error: {', '.join(failed)} failed ({tails}); logs in "
+                         f"{logs[failed[0]].parent}")
 
 
 def stop_all(processes: Iterable[subprocess.Popen]) -> None:
@@ -105,8 +107,8 @@ def train_runs(args: argparse.Namespace, budget: float, runs: list[str], started
     for model in runs:
         extra, charged = (["--model", "single_frame"], 0.0) if model == PER_FRAME else variant_flags(args, model)
         logs[model] = out / f"train_{model}.log"
-        command = [sys.executable, "train.py", "--name", f"{args.name}_{model}", "--dataroot", args.dataroot,
-                   "--checkpoints_dir", args.checkpoints_dir, "--gpu_ids", "-1", "--nThreads", "0",
+        command = [sys.executable, str(REPO / "train.py"), "--name", f"{args.name}_{model}", "--dataroot",
+                   args.dataroot, "--checkpoints_dir", args.checkpoints_dir, "--gpu_ids", "-1", "--nThreads", "0",
                    "--niter", "100000", "--niter_decay", "0", "--save_epoch_freq", "100000",
                    "--cpu_budget_minutes", f"{budget - charged:g}", *args.flags]
         if model in started_runs:
@@ -165,17 +167,17 @@ def test_and_evaluate(args: argparse.Namespace, budget: float, budget_dir: Path,
         if (evaluation / "evaluation.json").is_file():  # tested by an earlier call (the snapshot is unchanged)
             reports[model] = json.loads((evaluation / "evaluation.json").read_text())
             continue
-        command = [sys.executable, "test.py", "--name", name, "--dataroot", args.dataroot, "--checkpoints_dir",
-                   args.checkpoints_dir, "--results_dir", str(budget_dir), "--gpu_ids", "-1", "--nThreads", "0",
-                   "--how_many", str(args.how_many)]
+        command = [sys.executable, str(REPO / "test.py"), "--name", name, "--dataroot", args.dataroot,
+                   "--checkpoints_dir", args.checkpoints_dir, "--results_dir", str(budget_dir), "--gpu_ids", "-1",
+                   "--nThreads", "0", "--how_many", str(args.how_many)]
         if model != PER_FRAME:
             command += ["--use_single_G", "--single_G_name", per_frame]
         log = budget_dir / f"test_{model}.log"
         wait_all({model: run(command, log, os.cpu_count() or 1)}, {model: log})
         results = budget_dir / name / "test_latest"
         evaluation = budget_dir / name / "evaluation"
-        command = [sys.executable, "scripts/evaluate.py", "--results", str(results), "--dataroot", args.dataroot,
-                   "--out", str(evaluation)]
+        command = [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--results", str(results), "--dataroot",
+                   args.dataroot, "--out", str(evaluation)]
         wait_all({model: run(command, log, os.cpu_count() or 1)}, {model: log})
         reports[model] = json.loads((evaluation / "evaluation.json").read_text())
     return reports
@@ -244,7 +246,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dataroot", required=True)
     parser.add_argument("--budgets", type=float, nargs="+", required=True, help="CPU minutes per model, increasing")
     parser.add_argument("--checkpoints_dir", default="./checkpoints")
-    parser.add_argument("--out", default=None, help="default: results/compare_<name>")
+    parser.add_argument("--out", default=None, help="default: results/compare_<name> (in the working folder)")
     parser.add_argument("--how_many", type=int, default=300, help="generated test frames per model")
     parser.add_argument("--continue_runs", action="store_true",
                         help="extend an earlier comparison of this --name to larger --budgets (its summary grows)")
@@ -263,6 +265,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--untested", type=float, nargs="*", default=[],
                         help="budgets (of --budgets) the runs train to but are not tested at (e.g. a warm start's)")
     args = parser.parse_args(argv)
+    problem = name_problem(args.name, nested=True)
+    if problem:
+        parser.error(f"--name {args.name!r} {problem}; give a run name such as 'sample'")
+    # the caller's paths, absolute: the children and the checks here read them alike
+    args.dataroot, args.checkpoints_dir = os.path.abspath(args.dataroot), os.path.abspath(args.checkpoints_dir)
+    args.out = os.path.abspath(args.out or os.path.join("results", f"compare_{args.name}"))
     args.flags = flags
     args.variants = {name: shlex.split(text) for name, text in (args.variant or [["vid2vid", ""]])}
     if PER_FRAME in args.variants or len(args.variants) != len(args.variant or [0]):
@@ -277,7 +285,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
-    out = Path(args.out or REPO / "results" / f"compare_{args.name}")
+    out = Path(args.out)
     models = [PER_FRAME, *args.variants]
     done = {m: {b for b in args.budgets if run_folder(args, f"{m}_{b:g}min").exists() or
                 (WARM in args.variants.get(m, []) and b <= args.warm_budget)} for m in models}

@@ -37,6 +37,7 @@ from util.download import (  # noqa: E402
     failure_report,
     google_drive_page,
     google_drive_url,
+    sha256_digest,
     write_failure,
 )
 
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the zip's dataset folders go (default: %(default)s, as the reference)")
     parser.add_argument("--url", action="append", default=[], metavar="URL",
                         help=f"a mirror of {ZIP_NAME}, tried before Google Drive; repeatable")
-    parser.add_argument("--sha256", default=None, metavar="HEX",
+    parser.add_argument("--sha256", type=sha256_digest, default=None, metavar="HEX",
                         help="expected SHA-256 of the zip (NVIDIA published none, so nothing is checked without it)")
     parser.add_argument("--merge", action="store_true",
                         help="unpack into dataset folders that already exist (same-named files are replaced, the "

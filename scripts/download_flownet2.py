@@ -35,6 +35,7 @@ from util.download import (  # noqa: E402
     failure_report,
     google_drive_page,
     google_drive_url,
+    sha256_digest,
     write_failure,
 )
 
@@ -47,7 +48,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                         help="where the checkpoint goes (default: where --flownet_checkpoint looks by default)")
     parser.add_argument("--url", action="append", default=[], metavar="URL",
                         help="a mirror of FlowNet2_checkpoint.pth.tar, tried before Google Drive; repeatable")
-    parser.add_argument("--sha256", default=None, metavar="HEX",
+    parser.add_argument("--sha256", type=sha256_digest, default=None, metavar="HEX",
                         help="expected SHA-256 of the file; no official digest is published, so without this "
                              "flag only the strict load checks the file")
     return parser

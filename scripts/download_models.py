@@ -43,6 +43,7 @@ from util.download import (  # noqa: E402
     failure_report,
     google_drive_page,
     google_drive_url,
+    sha256_digest,
     write_failure,
 )
 
@@ -65,7 +66,7 @@ def build_parser(model: str | None = None, prog: str = "download_models.py") -> 
     parser.add_argument("--checkpoints_dir", default="./checkpoints", help="where the model folders go")
     parser.add_argument("--url", action="append", default=[], metavar="URL",
                         help="a mirror of the model's zip, tried before Google Drive; repeatable")
-    parser.add_argument("--sha256", default=None, metavar="HEX",
+    parser.add_argument("--sha256", type=sha256_digest, default=None, metavar="HEX",
                         help="expected SHA-256 of the zip (no official digest is published)")
     return parser
 

@@ -32,6 +32,18 @@ from util.cli import exit_on_interrupt  # noqa: E402
 TOLERANCE = 1e-4
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for a frame size: a whole number of pixels above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} pixels: a frame size must be positive (leave the flag out for "
+                                         "the default size)")
+    return value
+
+
 def example_inputs(synth: Synthesizer, width: int, height: int, seed: int) -> tuple:
     """Random valid inputs of the run at ``width`` x ``height``: label ids (or input images), instance maps,
     previous outputs in [-1, 1] per scale."""
@@ -77,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--checkpoints_dir", default="checkpoints")
     parser.add_argument("--which_epoch", default="latest")
-    parser.add_argument("--width", type=int, default=None, help="frame width (default: the run's --loadSize)")
-    parser.add_argument("--height", type=int, default=None, help="frame height (default: half the width)")
+    parser.add_argument("--width", type=positive_int, default=None, help="frame width (default: the run's --loadSize)")
+    parser.add_argument("--height", type=positive_int, default=None, help="frame height (default: half the width)")
     parser.add_argument("--output", default=None, help="default: results/<name>/generator_step_<W>x<H>.pt2")
     args, extra = parser.parse_known_args(argv)
     try:

@@ -39,17 +39,37 @@ def evaluation_of(results: Path, dataroot: str) -> dict:
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise SystemExit(f"quality_over_time: evaluate.py failed on {results}: {tail}")
+            raise SystemExit(f"quality_over_time: error: evaluate.py failed on {results}: {tail}")
     return json.loads(report.read_text())
 
 
 def summarise(psnr: list[float], flicker: list[float], window: int) -> dict:
     values = np.asarray(psnr, dtype=float)
-    n = min(window, len(values) // 2)
+    n = max(1, min(window, len(values) // 2))  # (a 1-frame sequence: its one frame is first and last)
     slope = float(np.polyfit(np.arange(len(values)), values, 1)[0] * 100) if len(values) > 1 else 0.0
     return {"frames": len(values), "psnr_mean": float(values.mean()), "psnr_first": float(values[:n].mean()),
             "psnr_last": float(values[-n:].mean()), "psnr_slope_per_100": slope,
             "flicker_mean": float(np.mean(flicker)) if flicker else float("nan")}
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for --window: a whole number of frames above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of frames, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1 frame must be averaged at each end")
+    return value
+
+
+def out_problem(out: Path) -> str | None:
+    """Why --out cannot be the folder of the plot and tables (checked before any evaluation runs), or None."""
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            return (f"{out} is a file" if path == out else f"{path} (in {out}) is a file") + \
+                "; give a folder for the plot and the tables"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,15 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="append", required=True, metavar="LABEL=FOLDER",
                         help="a test.py results folder (…/test_latest) and its label in the plot; repeat")
     parser.add_argument("--out", required=True, help="folder for the plot and the tables")
-    parser.add_argument("--window", type=int, default=10, help="frames averaged at the start and at the end")
+    parser.add_argument("--window", type=positive_int, default=10, help="frames averaged at the start and at the end")
     parser.add_argument("--title", default="", help="plot title")
     args = parser.parse_args(argv)
-    runs = {}
+    problem = out_problem(Path(args.out))
+    if problem:
+        parser.error(f"--out {problem}")
+    folders = {}
     for text in args.run:
         label, sep, folder = text.partition("=")
         if not sep or not label or not Path(folder).is_dir():
             parser.error(f"--run {text!r}: expected LABEL=FOLDER with an existing test.py results folder")
-        runs[label] = evaluation_of(Path(folder), args.dataroot)
+        if label in folders:
+            parser.error(f"--run {text!r}: the label {label!r} is already given to {folders[label]}; give each "
+                         "run its own label (they name the lines of the plot and the rows of the tables)")
+        folders[label] = folder
+    runs = {label: evaluation_of(Path(folder), args.dataroot) for label, folder in folders.items()}
     first = next(iter(runs.values()))
     sequence = max(first["sequences"], key=lambda s: len(first["sequences"][s]["psnr"]))
     summary = {"dataroot": args.dataroot, "sequence": sequence, "runs": {}}
@@ -79,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, report in runs.items():
         entry = report["sequences"].get(sequence)
         if entry is None:
-            raise SystemExit(f"quality_over_time: run {label} has no sequence {sequence}; test all runs on the "
+            raise SystemExit(f"quality_over_time: error: run {label} has no sequence {sequence}; test all runs on the "
                              "same --dataroot")
         flicker = entry.get("flicker", [])
         summary["runs"][label] = summarise(entry["psnr"], flicker, args.window)

@@ -33,10 +33,12 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from data.image_folder import DataError  # noqa: E402
+from data.modes.folders import LABEL_MODES  # noqa: E402
 from data.video_frames import canny_edges, iter_frames  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
 from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
 from util.allocator import keep_freed_memory  # noqa: E402
+from util.atomic import NewFolder  # noqa: E402
 from util.cli import INTERRUPTED, exit_on_interrupt, interrupted_line  # noqa: E402
 from util.image import tensor2im, tensor2label  # noqa: E402
 from util.video import Mp4Writer, side_by_side  # noqa: E402
@@ -46,6 +48,17 @@ REPORT_EVERY = 10  # frames between progress lines
 
 class StreamSetupError(RuntimeError):
     """A missing camera, display or input; the message names it and the fix."""
+
+
+def positive_fps(text: str) -> float:
+    """An argparse type for --fps: a finite frame rate above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected frames per second, got {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} frames/s: the mp4's frame rate must be a positive number, e.g. 15")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default=None,
                         help="mp4 to write, input | output side by side (default results/<name>/stream.mp4 "
                              "unless --show)")
-    parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the written mp4")
+    parser.add_argument("--fps", type=positive_fps, default=15.0, help="frame rate of the written mp4")
     parser.add_argument("--show", action="store_true", help="also show the frames in a window (needs a display)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     fast = parser.add_argument_group("fast paths (opt-in; measured speed and quality: docs/INFERENCE.md)")
@@ -98,13 +111,24 @@ def camera_frames(index: int, max_frames: int | None) -> Iterator[Image.Image]:
         capture.release()
 
 
-def folder_or_video(path: str | None, max_frames: int | None, size: int | None,
-                    keep_mode: bool) -> Iterator[Image.Image | None]:
-    """Frames of ``path`` (label maps keep their mode: ``keep_mode``), or None forever without a path."""
+FRAME_FLAGS = {  # what each frame source must hold, for the line naming it when it cannot be read
+    "--input": "give the video or folder of frames to stream",
+    "--instance": "give the folder of instance maps of --input's frames",
+    "--real": "give the video or folder of real frames of --input",
+}
+
+
+def folder_or_video(path: str | None, max_frames: int | None, size: int | None, keep_mode: bool,
+                    flag: str) -> Iterator[Image.Image | None]:
+    """Frames of ``path`` (label maps keep their mode: ``keep_mode``), or None forever without a path; a path
+    that cannot be read is a `StreamSetupError` naming ``flag``."""
     if path is None:
         while True:
             yield None
-    yield from iter_frames(path, 1, max_frames, size, keep_mode=keep_mode)
+    try:
+        yield from iter_frames(path, 1, max_frames, size, keep_mode=keep_mode)
+    except DataError as error:
+        raise StreamSetupError(f"{flag} {path}: {error}; {FRAME_FLAGS[flag]}") from None
 
 
 def check_display(show: bool) -> None:
@@ -129,12 +153,49 @@ def input_picture(synth: Synthesizer) -> np.ndarray:
     return np.repeat(picture[:, :, None], 3, axis=2) if picture.ndim == 2 else picture
 
 
+def check_output(output: str | None) -> None:
+    if output and os.path.isdir(output):
+        raise StreamSetupError(f"--output {output} is a folder; give the mp4 to write, e.g. "
+                               f"{os.path.join(output, 'stream.mp4')}")
+    if output and not output.lower().endswith(".mp4"):
+        raise StreamSetupError(f"--output {output}: stream.py writes H.264 mp4 files only; give a name ending in "
+                               f".mp4, e.g. {os.path.splitext(output)[0]}.mp4")
+
+
+def load_synthesizer(args: argparse.Namespace, extra: list[str], fast: FastPath) -> Synthesizer:
+    """The run, its errors about first frames and instance maps said with this script's flags."""
+    try:
+        synth = Synthesizer.from_run(args.name, args.checkpoints_dir, args.which_epoch, args.device, extra, fast)
+    except ValueError as error:
+        if not str(error).startswith("no source for the first frames"):  # (models/inference.py's message)
+            raise
+        raise StreamSetupError(f"run {args.name} needs a source for its first frames: pass "
+                               "--real FOLDER (real frames of --input, e.g. <dataroot>/test_B/<seq>), or add "
+                               "-- --use_single_G (published Cityscapes/face models) or -- --no_first_img (runs "
+                               "trained with it)") from None
+    if synth.mode == "folders" and synth.opt.use_instance and args.instance is None and args.camera is None:
+        raise StreamSetupError(f"run {args.name} was trained with --use_instance: pass --instance FOLDER (the "
+                               "instance maps of --input's frames, e.g. <dataroot>/test_inst/<seq>)")
+    return synth
+
+
+def check_label_map(frame: Image.Image, args: argparse.Namespace, synth: Synthesizer) -> None:
+    """A label run's --input frame must be a map of ids, not a picture."""
+    if frame.mode not in LABEL_MODES:
+        name = getattr(frame, "filename", "") or f"a frame of {args.input}"
+        raise StreamSetupError(f"--input {args.input}: {name} has mode {frame.mode}, but run {args.name} reads "
+                               f"label maps (--label_nc {synth.opt.label_nc}): give a folder of single-channel "
+                               "label-id PNGs (as <dataroot>/test_A/<seq>), or --derive edges for an edge run")
+
+
 def stream(args: argparse.Namespace, extra: list[str]) -> int:
     check_display(args.show)
+    output = args.output or (None if args.show else os.path.join("results", args.name, "stream.mp4"))
+    check_output(output)
     if args.real and "--use_real_img" not in extra:
         extra = [*extra, "--use_real_img"]
     fast = FastPath(bf16=args.bf16, channels_last=args.channels_last, compile=args.compile)
-    synth = Synthesizer.from_run(args.name, args.checkpoints_dir, args.which_epoch, args.device, extra, fast)
+    synth = load_synthesizer(args, extra, fast)
     print(f"{args.name} on {args.device} ({fast.describe()})")
     label_input = synth.opt.label_nc != 0 and args.derive == "none"
     if args.camera is not None:
@@ -143,13 +204,15 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
                                    "gives RGB frames: stream a folder of label maps with --input")
         frames: Iterator = camera_frames(args.camera, args.max_frames)
     else:
-        frames = folder_or_video(args.input, args.max_frames, args.size, keep_mode=label_input)
-    instances = folder_or_video(args.instance, None, args.size, keep_mode=True)
-    reals = itertools.chain(folder_or_video(args.real, None, args.size, keep_mode=False), itertools.repeat(None))
-    output = args.output or (None if args.show else os.path.join("results", args.name, "stream.mp4"))
-    if output and os.path.isdir(output):
-        raise StreamSetupError(f"--output {output} is a folder; give the mp4 to write, e.g. "
-                               f"{os.path.join(output, 'stream.mp4')}")
+        frames = folder_or_video(args.input, args.max_frames, args.size, label_input, "--input")
+    instances = folder_or_video(args.instance, None, args.size, True, "--instance")
+    reals = itertools.chain(folder_or_video(args.real, None, args.size, False, "--real"), itertools.repeat(None))
+    with NewFolder(Path(output).parent) if output else contextlib.nullcontext():  # (a failed stream leaves none)
+        return write_stream(args, synth, frames, instances, reals, output, label_input)
+
+
+def write_stream(args: argparse.Namespace, synth: Synthesizer, frames: Iterator, instances: Iterator,
+                 reals: Iterator, output: str | None, label_input: bool) -> int:
     with naming_output(output):
         writer = Mp4Writer(output, fps=args.fps) if output else None
     latencies: list[float] = []
@@ -157,6 +220,14 @@ def stream(args: argparse.Namespace, extra: list[str]) -> int:
     start = time.perf_counter()
     try:
         for frame, instance, real in zip(frames, instances, reals, strict=False):  # ends with --input / --camera
+            if label_input:
+                check_label_map(frame, args, synth)
+            history = synth.prev_outputs is None and len(synth.window) + 1 < synth.window.maxlen
+            if real is None and history and synth.opt.use_real_img:  # (as the Synthesizer asks for real=)
+                raise StreamSetupError(f"--real {args.real} has fewer frames than the first {synth.opt.n_frames_G - 1}"
+                                       " of --input need; give the real frames of --input" if args.real else
+                                       f"run {args.name} makes its first frames from real ones (--use_real_img): "
+                                       "pass --real FOLDER (real frames of --input)")
             label = canny_edges(frame, *args.canny) if args.derive == "edges" else frame
             began = time.perf_counter()
             out = synth.step(label, real=real if synth.prev_outputs is None else None, instance=instance)

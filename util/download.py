@@ -9,6 +9,7 @@ loader and no rerun picks it up. See docs/DOWNLOADS.md.
 """
 from __future__ import annotations
 
+import argparse
 import errno
 import hashlib
 import os
@@ -73,6 +74,16 @@ class _MirrorFailed(Exception):
     def __init__(self, reason: str, offline: bool = False) -> None:
         super().__init__(reason)
         self.offline = offline
+
+
+def sha256_digest(text: str) -> str:
+    """An argparse type for ``--sha256``: 64 hex digits (lower-cased), refused at parse time rather than after a
+    whole download that can only mismatch."""
+    digest = text.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a SHA-256 digest: expected 64 hexadecimal digits, as "
+                                          "printed by sha256sum FILE")
+    return digest
 
 
 def google_drive_url(file_id: str, base: str = GOOGLE_DRIVE_BASE) -> str:

@@ -8,7 +8,9 @@
 A keypoint file holds 68 lines ``x,y`` (integer pixels, the largest face found), the format the reference's
 landmark script wrote and the face mode reads. Frames where no face is found get no file and are counted;
 ``--fill_missing`` writes them interpolated from the nearest frames with a face instead. Finished files are
-kept, so an interrupted run resumes where it stopped. Frames without one face anywhere are an error (nothing written).
+kept, so an interrupted run resumes where it stopped; a --video's frames only when the same video and --every /
+--max_frames made them (recorded in <sequence>/extraction.json), other frames in the folder are refused. Frames
+without one face anywhere, or any other error, leave --dataroot as it was.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from data.face_landmarks import (  # noqa: E402
     process_sequence,
 )
 from data.image_folder import is_image_file  # noqa: E402
+from options.run_folder import name_problem  # noqa: E402
 from util.cli import exit_on_interrupt  # noqa: E402
 
 
@@ -52,17 +55,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """--phase (one folder name) and the sequence of --video (nested allowed) stay inside --dataroot; returns
+    the sequence name."""
+    problem = name_problem(args.phase, nested=False)
+    if problem:
+        parser.error(f"--phase {args.phase!r} {problem}; give a split name such as 'train' or 'test'")
+    if args.video is None:
+        if args.sequence is not None:
+            parser.error("--sequence names the folder of --video's frames: give --video too")
+        return None
+    name = args.sequence if args.sequence is not None else Path(args.video).stem
+    problem = name_problem(name, nested=True)
+    if problem:
+        parser.error(f"--sequence {name!r} {problem}; give a folder name inside <dataroot>/{args.phase}_img, "
+                     "e.g. --sequence talk")
+    return name
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.every < 1 or args.upsample < 0:
         print("detect_landmarks: error: --every must be >= 1 and --upsample >= 0", file=sys.stderr)
         return 2
+    name = check_names(parser, args)
     root = Path(args.dataroot)
     img_root, key_root = root / f"{args.phase}_img", root / f"{args.phase}_keypoints"
+    before = set(root.rglob("*")) if root.is_dir() else None  # what a failed run leaves as it was
     try:
         detector, predictor = load_dlib(find_predictor(args.predictor, str(root)))  # (before any frame is written)
         if args.video is not None:
-            name = args.sequence or Path(args.video).stem
             n = extract_video(args.video, img_root / name, args.every, args.max_frames)
             print(f"{n} frames of {args.video} in {img_root / name}")
         if not img_root.is_dir():
@@ -76,17 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         if not sequences:
             raise LandmarkError(f"no frames found under {img_root}")
         totals = np.zeros(3, dtype=np.int64)
-        folders_before = set(key_root.rglob("*")) if key_root.is_dir() else None
         with tqdm(total=sum(len(f) for f in sequences.values()), unit="frame", dynamic_ncols=True) as progress:
             for folder, frames in sequences.items():
                 out_dir = key_root / folder.relative_to(img_root)
                 totals += process_sequence(frames, out_dir, detector, predictor, args.upsample,
                                            args.fill_missing, progress)
-        if totals[0] + totals[1] == 0:  # not one face: the (empty) keypoint folders made now go again
-            remove_new(key_root, folders_before)
+        if totals[0] + totals[1] == 0:  # not one face
             raise LandmarkError(f"no face found in any of the {int(totals[2])} frames under {img_root}; the face "
                                 "mode needs frames of one face seen from the front (docs/DATA.md)")
-    except LandmarkError as error:
+    except LandmarkError as error:  # what this run added (frames of --video, keypoint folders) goes again
+        remove_new(root, before)
         print(f"detect_landmarks: error: {error}", file=sys.stderr)
         return 1
     written, kept, missing = (int(v) for v in totals)

@@ -20,13 +20,13 @@ TINY = ["--label_nc", "35", "--use_instance", "--fg", "--loadSize", "64", "--ngf
 
 
 def test_compare_trains_both_to_each_budget_and_reports(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    tiny_sample_dataset(data)
-    out, checkpoints = tmp_path / "cmp", tmp_path / "ck"
-    command = [sys.executable, "scripts/compare_per_frame.py", "--name", "t", "--dataroot", str(data),
-               "--checkpoints_dir", str(checkpoints), "--out", str(out), "--budgets", "0.02", "0.04",
+    tiny_sample_dataset(tmp_path / "data")
+    # relative paths and the default --out, run from another folder: all of them are the caller folder's
+    out, checkpoints = tmp_path / "results" / "compare_t", tmp_path / "ck"
+    command = [sys.executable, str(REPO / "scripts" / "compare_per_frame.py"), "--name", "t", "--dataroot", "data",
+               "--checkpoints_dir", "ck", "--budgets", "0.02", "0.04",
                "--variant", "vid2vid", "", "--variant", "warm", "WARM --occlusion_init 0.9", "--", *TINY]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
                             env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -51,12 +51,12 @@ def test_compare_trains_both_to_each_budget_and_reports(tmp_path: Path) -> None:
     assert (out / "frames.jpg").stat().st_size > 0 and (out / "flicker.png").stat().st_size > 0
     # the same command again resumes: every run's snapshot and evaluation exist, nothing trains or is tested
     logs = {p.name: p.stat().st_size for p in out.rglob("*.log")}
-    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads((out / "summary.json").read_text())["budgets"] == summary["budgets"]
     assert {p.name: p.stat().st_size for p in out.rglob("*.log")} == logs  # no train.py or test.py ran
     # a larger budget without --continue_runs would continue runs of an earlier comparison: refused
     bigger = [*command[:command.index("--budgets")], "--budgets", "0.02", "0.04", "0.06",
               *command[command.index("--variant"):]]
-    refused = subprocess.run(bigger, cwd=REPO, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(bigger, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "t_per_frame exists" in refused.stderr and "--continue_runs" in refused.stderr

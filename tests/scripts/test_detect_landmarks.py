@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def detected(tmp_path_factory) -> Path:
 
 
 def test_video_frames_and_68_points_per_frame(detected: Path) -> None:
-    frames = sorted((detected / "train_img" / "talk").iterdir())
+    frames = sorted((detected / "train_img" / "talk").glob("*.jpg"))
     keypoints = sorted((detected / "train_keypoints" / "talk").iterdir())
     assert [f.stem for f in frames] == [k.stem for k in keypoints] == [f"{i:05d}" for i in range(5)]
     width, height = Image.open(frames[0]).size
@@ -56,10 +57,25 @@ def test_rerun_keeps_finished_files(detected: Path, capsys) -> None:
     assert {p.name: p.stat().st_mtime_ns for p in (detected / "train_keypoints" / "talk").iterdir()} == before
 
 
+def test_same_extraction_resumes_and_another_is_refused(detected: Path, capsys) -> None:
+    """The settings of a --video's extraction are recorded beside its frames: the same command resumes (an
+    interrupted extraction), another --every or --max_frames would mix frames of two extractions: refused."""
+    folder = detected / "train_img" / "talk"
+    assert json.loads((folder / "extraction.json").read_text())["every"] == 20
+    (folder / "00004.jpg").unlink()  # as if interrupted before the last frame
+    argv = ["--dataroot", str(detected), "--video", carphone(), "--sequence", "talk", "--every", "20"]
+    assert tool.main([*argv, "--max_frames", "5"]) == 0
+    assert "5 frames of" in capsys.readouterr().out and (folder / "00004.jpg").is_file()
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in detected.rglob("*"))
+    assert tool.main([*argv, "--max_frames", "8"]) == 1
+    assert "already holds 5 frames extracted earlier" in capsys.readouterr().err
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in detected.rglob("*")) == before
+
+
 def test_frames_without_a_face_are_counted_or_filled(detected: Path, tmp_path: Path, capsys) -> None:
     folder = tmp_path / "train_img" / "s"
     folder.mkdir(parents=True)
-    frames = sorted((detected / "train_img" / "talk").iterdir())[:3]
+    frames = sorted((detected / "train_img" / "talk").glob("*.jpg"))[:3]
     for i, frame in enumerate(frames):
         (folder / f"{i:05d}.jpg").write_bytes(frame.read_bytes())
     Image.new("RGB", (176, 144), (128, 128, 128)).save(folder / "00001.jpg")  # a blank frame in the middle
