@@ -133,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compute_flow: error: cannot make --out {out} ({error.strerror or error}); choose a folder you can "
               "write", file=sys.stderr)
         return 1
-    torch.set_grad_enabled(False)
+    with torch.no_grad():  # (a block, not a global switch: main may run inside another program, or a test)
+        write_flows(pairs, estimator, device, out)
+    return 0
+
+
+def write_flows(pairs: list[tuple[Path, Path]], estimator, device: torch.device, out: Path) -> None:  # noqa: ANN001
+    """The flow of every (current, previous) pair into ``out``, one line printed per pair."""
     loaded: tuple[Path | None, torch.Tensor | None] = (None, None)
     for index, (current_path, previous_path) in enumerate(pairs):
         # Consecutive pairs share a frame: reuse the last one loaded instead of decoding it twice.
@@ -145,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         magnitude = result.flow[0].norm(dim=0)
         print(f"[{index + 1}/{len(pairs)}] {current_path.name} -> {previous_path.name}: mean |flow| "
               f"{magnitude.mean().item():.2f} px, confident {result.conf.mean().item():.0%} -> {written[0]}")
-    return 0
 
 
 if __name__ == "__main__":

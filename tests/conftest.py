@@ -52,3 +52,13 @@ def server() -> Iterator[FileServer]:
     yield file_server
     file_server.httpd.shutdown()
     file_server.httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def grad_mode_stays_on() -> Iterator[None]:
+    """A test that runs a script in-process must not leave autograd switched off for the tests after it (a script's
+    ``torch.set_grad_enabled(False)`` once broke 40 later training tests): fail the test that does it."""
+    yield
+    if not torch.is_grad_enabled():
+        torch.set_grad_enabled(True)
+        pytest.fail("autograd was left disabled (use `with torch.no_grad():` in the code under test)")
