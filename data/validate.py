@@ -32,6 +32,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from util.atomic import write_text_atomically
+from util.cli import one_line
 
 from .dataset_record import unfinished_problem
 from .image_folder import DataError, DataProblems, problems_of
@@ -146,10 +147,6 @@ class CheckCache:
 
 
 # ---------------------------------------------------------------------------------------------- checking
-def one_line(message: str) -> str:
-    return " ".join(message.split())
-
-
 def check_one(mode: DatasetMode, cache: CheckCache, seq_index: int, frame_index: int) -> FrameResult:
     """Verdict on one frame: from the cache when its files are unchanged, else by reading it (stat first, so a
     file changed while it is read is checked again next time)."""
