@@ -40,10 +40,14 @@ DOWNLOAD_HINT = "python scripts/download_models.py --model label2city|label2city
 
 
 # ---------------------------------------------------------------------------------------------- loading
+class FirstFrameSourceError(ValueError):
+    """No flag gives the first frames of a sequence (scripts/stream.py says it with its own flags)."""
+
+
 def check_first_frame_source(opt: Namespace) -> None:
     """The first n_frames_G-1 frames of a sequence need a source; say which flags give one."""
     if not (opt.no_first_img or opt.use_real_img or opt.use_single_G):
-        raise ValueError(
+        raise FirstFrameSourceError(
             "no source for the first frames of each sequence: pass --use_single_G (published Cityscapes/face "
             "models), --use_real_img (needs <phase>_B) or --no_first_img (models trained with it)"
         )

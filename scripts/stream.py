@@ -36,6 +36,7 @@ from data.image_folder import DataError  # noqa: E402
 from data.modes.folders import LABEL_MODES  # noqa: E402
 from data.video_frames import canny_edges, iter_frames  # noqa: E402
 from models.checkpoint import CheckpointError  # noqa: E402
+from models.inference import FirstFrameSourceError  # noqa: E402
 from models.streaming import FastPath, StreamError, Synthesizer  # noqa: E402
 from util.allocator import keep_freed_memory  # noqa: E402
 from util.atomic import NewFolder  # noqa: E402
@@ -166,9 +167,7 @@ def load_synthesizer(args: argparse.Namespace, extra: list[str], fast: FastPath)
     """The run, its errors about first frames and instance maps said with this script's flags."""
     try:
         synth = Synthesizer.from_run(args.name, args.checkpoints_dir, args.which_epoch, args.device, extra, fast)
-    except ValueError as error:
-        if not str(error).startswith("no source for the first frames"):  # (models/inference.py's message)
-            raise
+    except FirstFrameSourceError:
         raise StreamSetupError(f"run {args.name} needs a source for its first frames: pass "
                                "--real FOLDER (real frames of --input, e.g. <dataroot>/test_B/<seq>), or add "
                                "-- --use_single_G (published Cityscapes/face models) or -- --no_first_img (runs "
